@@ -1,0 +1,225 @@
+"""Notebook plumbing: the shared install cell, the list of notebooks, and headless runs with papermill.
+
+Every notebook has exactly one cell tagged ``install`` whose source is `INSTALL_CELL`, and exactly
+one cell tagged ``parameters`` holding literals only (``PRESET``, ``RUN_DIR``, ``DATA_DIR``, ...).
+Notebooks read and write files in a run folder, never another notebook's memory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+INSTALL_CELL = '''\
+# Install cell (the same in every notebook). On Colab/Kaggle it installs the kit and SAM2 without
+# touching the platform's torch; locally, and in CI, it does nothing.
+import importlib.util, os, subprocess, sys
+if importlib.util.find_spec("omni_r1_lite") is None:
+    if not any(k in os.environ for k in ("COLAB_RELEASE_TAG", "KAGGLE_KERNEL_RUN_TYPE")):
+        raise RuntimeError("omni_r1_lite is not installed: run `bash scripts/kit.sh setup` and pick its kernel")
+    from importlib.metadata import version
+    pins = "\\n".join(f"{p}=={version(p)}" for p in ("torch", "torchvision"))  # keep the platform's torch
+    open("/tmp/keep-torch.txt", "w").write(pins)
+    src = os.environ.get("OMNI_R1_LITE_SOURCE", "git+https://github.com/omni-r1-lite/omni-r1-lite.git")
+    pip = [sys.executable, "-m", "pip", "install", "-q", "-c", "/tmp/keep-torch.txt"]
+    subprocess.run(pip + [src], check=True)
+    subprocess.run(pip + ["--no-build-isolation", "--no-deps", "sam2==1.1.0"], check=True,
+                   env={**os.environ, "SAM2_BUILD_CUDA": "0"})'''
+
+
+@dataclass(frozen=True)
+class NotebookInfo:
+    file: str
+    teaches: str
+
+
+NOTEBOOKS = (
+    NotebookInfo("00_setup.ipynb", "environment check: versions, device, which presets this machine can run"),
+    NotebookInfo("01_data.ipynb", "OmniSynth, RefAVS and ReVOS loading; a clip viewer; dataset statistics"),
+    NotebookInfo("02_two_system_pipeline.ipynb", "System 1 → keyframes + rewrite → System 2 boxes → SAM2 masks"),
+    NotebookInfo("03_rewards.ipynb", "the hierarchical rewards on hand-made and sampled completions"),
+    NotebookInfo("04_grpo_training.ipynb", "SFT warm start, LoRA GRPO, reward curves, saved adapter"),
+    NotebookInfo("05_evaluation.ipynb", "benchmark tables, per-type breakdowns, best/worst clips"),
+)
+
+
+def notebooks_dir() -> Path:
+    """The kit's ``notebooks/`` folder (a source checkout), or ``$OMNI_R1_LITE_NOTEBOOKS``."""
+    env = os.environ.get("OMNI_R1_LITE_NOTEBOOKS")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parent.parent / "notebooks"
+
+
+def kernel_name() -> str:
+    """The kit's own kernel when registered (scripts/setup_env.sh does), else ``python3``."""
+    try:
+        from jupyter_client.kernelspec import KernelSpecManager
+
+        if "omni-r1-lite" in KernelSpecManager().find_kernel_specs():
+            return "omni-r1-lite"
+    except Exception:  # pragma: no cover - jupyter_client missing or broken config
+        pass
+    return "python3"
+
+
+@dataclass
+class NotebookRun:
+    notebook: str
+    status: str  # "ok", "failed", "missing"
+    seconds: float = 0.0
+    output: str | None = None
+    error: str | None = None
+
+
+def run_notebook(path: Path, out_path: Path, parameters: dict[str, Any], cwd: Path | None = None,
+                 timeout: int | None = None) -> NotebookRun:
+    """Execute one notebook headless in a fresh kernel with papermill."""
+    import papermill as pm
+
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    t0 = time.time()
+    try:
+        pm.execute_notebook(str(path), str(out_path), parameters=parameters, kernel_name=kernel_name(),
+                            cwd=str(cwd) if cwd else None, progress_bar=False, execution_timeout=timeout)
+    except pm.PapermillExecutionError as e:
+        return NotebookRun(path.name, "failed", time.time() - t0, str(out_path), f"{e.ename}: {e.evalue}")
+    return NotebookRun(path.name, "ok", time.time() - t0, str(out_path))
+
+
+def reproduce(preset: str, run_dir: str | os.PathLike, data_dir: str | os.PathLike | None = None,
+              only: list[str] | None = None, stop_on_error: bool = True) -> list[NotebookRun]:
+    """Run the notebooks in order into ``run_dir/notebooks`` and write ``run_dir/report.md``.
+
+    Notebooks that do not exist yet are reported as "missing" (never faked).
+    """
+    from omni_r1_lite.config import get_preset
+    from omni_r1_lite.repro import RunDir
+
+    cfg = get_preset(preset)
+    run = RunDir.create(Path(run_dir).resolve(), cfg)
+    data_dir = str(Path(data_dir or cfg.data.data_dir).resolve())
+    params = {"PRESET": preset, "RUN_DIR": str(run.path), "DATA_DIR": data_dir}
+    results: list[NotebookRun] = []
+    src = notebooks_dir()
+    for info in NOTEBOOKS:
+        if only and not any(info.file.startswith(o) for o in only):
+            continue
+        nb = src / info.file
+        if not nb.exists():
+            results.append(NotebookRun(info.file, "missing"))
+            continue
+        print(f"[reproduce] {info.file} ...", flush=True)
+        res = run_notebook(nb, run.path / "notebooks" / info.file, params, cwd=src)
+        print(f"[reproduce] {info.file}: {res.status} in {res.seconds:.1f} s" +
+              (f" — {res.error}" if res.error else ""), flush=True)
+        results.append(res)
+        if res.status == "failed" and stop_on_error:
+            break
+    write_report(run, results)
+    return results
+
+
+def write_report(run, results: list[NotebookRun]) -> Path:
+    """``report.md``: what ran, how long, the metrics recorded, and what is not there yet."""
+    cfg = run.config()
+    lines = [f"# omni-r1-lite reproduction — preset `{cfg.name}`", "", cfg.description, "",
+             "| notebook | status | seconds |", "|---|---|---|"]
+    for r in results:
+        lines.append(f"| {r.notebook} | {r.status} | {r.seconds:.1f} |")
+    missing = [r.notebook for r in results if r.status == "missing"]
+    if missing:
+        lines += ["", "**Not there yet** (later milestones of the kit): " + ", ".join(missing) + "."]
+    failed = [r for r in results if r.status == "failed"]
+    for r in failed:
+        lines += ["", f"**{r.notebook} failed**: `{r.error}` (see {r.output})."]
+    metrics = run.metrics()
+    if metrics:
+        lines += ["", "## Metrics", "", "```json", json.dumps(metrics, indent=2, sort_keys=True), "```"]
+    figures = sorted((run.path / "figures").glob("*.png"))
+    if figures:
+        lines += ["", "## Figures", ""] + [f"![{f.stem}](figures/{f.name})" for f in figures]
+    path = run.path / "report.md"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def start(preset: str, run_dir: str = "", data_dir: str = ""):
+    """The first code cell of every notebook: seed, open the run folder, return (run, cfg, data_dir)."""
+    from omni_r1_lite.config import get_preset
+    from omni_r1_lite.repro import RunDir, default_run_dir, seed_everything
+
+    cfg = get_preset(preset)
+    run = RunDir.create(run_dir or default_run_dir(preset), cfg)
+    seed_everything(cfg.seed)
+    return run, cfg, Path(data_dir or cfg.data.data_dir)
+
+
+def _is_literal_assignments(source: str) -> bool:
+    import ast
+
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return False
+    for node in tree.body:
+        if not isinstance(node, ast.Assign | ast.AnnAssign):
+            return False
+        try:
+            ast.literal_eval(node.value)
+        except (ValueError, TypeError, SyntaxError):
+            return False
+    return True
+
+
+def notebook_problems(nb: dict) -> list[str]:
+    """Hygiene problems of a notebook (as JSON/dict): the rules every committed notebook follows.
+
+    >>> good = {"cells": [
+    ...     {"cell_type": "markdown", "source": "# T\\n**Requirements:** CPU", "metadata": {}},
+    ...     {"cell_type": "code", "source": INSTALL_CELL, "metadata": {"tags": ["install"]},
+    ...      "outputs": [], "execution_count": None},
+    ...     {"cell_type": "code", "source": 'PRESET = "cpu-demo"', "metadata": {"tags": ["parameters"]},
+    ...      "outputs": [], "execution_count": None},
+    ...     {"cell_type": "markdown", "source": "## Summary", "metadata": {}}]}
+    >>> notebook_problems(good)
+    []
+    >>> good["cells"][2]["outputs"] = [{"output_type": "stream", "text": "hi"}]
+    >>> notebook_problems(good)
+    ['cell 2 has outputs']
+    """
+    problems: list[str] = []
+    cells = nb.get("cells", [])
+    src = ["".join(c.get("source", "")) if isinstance(c.get("source"), list) else c.get("source", "")
+           for c in cells]
+    for i, c in enumerate(cells):
+        if c.get("cell_type") != "code":
+            continue
+        if c.get("outputs"):
+            problems.append(f"cell {i} has outputs")
+        if c.get("execution_count") is not None:
+            problems.append(f"cell {i} has an execution count")
+    tags = [c.get("metadata", {}).get("tags", []) for c in cells]
+    params = [i for i, t in enumerate(tags) if "parameters" in t]
+    if len(params) != 1:
+        problems.append(f"{len(params)} cells tagged 'parameters' (want exactly 1)")
+    else:
+        p = params[0]
+        if not _is_literal_assignments(src[p]):
+            problems.append("the parameters cell must hold literal assignments only")
+        elif "PRESET" not in src[p]:
+            problems.append("the parameters cell must define PRESET")
+    installs = [i for i, t in enumerate(tags) if "install" in t]
+    if len(installs) != 1:
+        problems.append(f"{len(installs)} cells tagged 'install' (want exactly 1)")
+    elif src[installs[0]].strip() != INSTALL_CELL.strip():
+        problems.append("the install cell differs from omni_r1_lite.notebook.INSTALL_CELL")
+    if not cells or cells[0].get("cell_type") != "markdown" or "Requirements" not in src[0]:
+        problems.append("the first cell must be markdown with a **Requirements** line")
+    if not any(c.get("cell_type") == "markdown" and "## Summary" in s for c, s in zip(cells, src)):
+        problems.append("no '## Summary' section")
+    return problems
