@@ -9,6 +9,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bash "$ROOT/scripts/setup_env.sh"
 PY="$ROOT/.venv/bin/python"
 export HF_HUB_OFFLINE="${HF_HUB_OFFLINE:-1}"
+# The environment may be shared by several clones (it is keyed by the lock file): make this clone's
+# package the one that is imported, here and in the notebook kernels papermill starts.
+export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
 cmd="${1:-test}"; shift || true
 cd "$ROOT"
 case "$cmd" in
