@@ -58,12 +58,6 @@ def _cmd_presets(args) -> int:
     return 0
 
 
-def _cmd_synth(args) -> int:
-    from omni_r1_lite.data import omnisynth
-
-    return omnisynth.main([args.out_dir, *args.rest])
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="omni-r1-lite", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -84,14 +78,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--show", default=None)
     s.set_defaults(func=_cmd_presets)
 
-    g = sub.add_parser("synth", help="generate OmniSynth into OUT_DIR")
-    g.add_argument("out_dir")
-    g.add_argument("rest", nargs=argparse.REMAINDER, help="options passed to the generator (--help)")
-    g.set_defaults(func=_cmd_synth)
+    sub.add_parser("synth", help="generate OmniSynth into OUT_DIR (omni-r1-lite synth --help)")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["synth"]:  # the generator owns its options (omni-r1-lite synth --help)
+        from omni_r1_lite.data import omnisynth
+
+        return int(omnisynth.main(argv[1:]) or 0)
     args = build_parser().parse_args(argv)
     return int(args.func(args) or 0)
 

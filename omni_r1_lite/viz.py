@@ -11,7 +11,7 @@ from pathlib import Path
 COLORS = {
     "ok": "#2a9d8f", "fail": "#e76f51", "neutral": "#8d99ae",
     "uniform": "#8d99ae", "base": "#e9c46a", "sft": "#f4a261", "grpo": "#2a9d8f", "oracle": "#264653",
-    "continue-sft": "#e76f51", "gt": "#2a9d8f", "pred": "#e63946",
+    "continue-sft": "#e76f51", "gt": "#ffd60a", "pred": "#e63946",
 }
 
 
@@ -36,4 +36,115 @@ def preset_memory_figure(checks, presets, machine):
     ax.set_xlabel("GPU memory needed (GiB); 0 = runs on a CPU")
     ax.invert_yaxis()
     ax.set_title("Which presets can this machine run? (green = yes)")
+    return fig
+
+
+def _rgb(color: str) -> tuple[int, int, int]:
+    color = COLORS.get(color, color).lstrip("#")
+    return tuple(int(color[i:i + 2], 16) for i in (0, 2, 4))  # type: ignore[return-value]
+
+
+def overlay(frame, mask, color: str = "pred", alpha: float = 0.5):
+    """``uint8[H, W, 3]`` frame with ``bool[H, W]`` mask blended in ``color`` (outline kept sharp).
+
+    >>> import numpy as np
+    >>> out = overlay(np.zeros((4, 4, 3), np.uint8), np.eye(4, dtype=bool), color="#ff0000", alpha=1.0)
+    >>> out[0, 0].tolist(), out[0, 1].tolist()
+    ([255, 0, 0], [0, 0, 0])
+    """
+    import numpy as np
+
+    out = frame.astype(np.float32).copy()
+    m = np.asarray(mask, bool)
+    out[m] = (1 - alpha) * out[m] + alpha * np.array(_rgb(color), np.float32)
+    return out.clip(0, 255).astype(np.uint8)
+
+
+def clip_strip(frames, masks=None, titles=None, color: str = "gt", ncols: int | None = None, size: float = 1.8):
+    """One row (or grid) of frames, masks overlaid: ``frames uint8[T, H, W, 3]``, ``masks bool[T, H, W]``."""
+    import matplotlib.pyplot as plt
+
+    n = len(frames)
+    ncols = ncols or n
+    nrows = (n + ncols - 1) // ncols
+    h, w = frames[0].shape[:2]
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols * w / h, size * nrows), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i >= n:
+            continue
+        img = frames[i] if masks is None else overlay(frames[i], masks[i], color)
+        ax.imshow(img)
+        if titles is not None:
+            ax.set_title(titles[i], fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def clip_viewer(sample, max_pixels: int | None = None):
+    """An ipywidgets viewer: frame slider, mask overlay toggle, audio waveform, expression and type."""
+    import ipywidgets as widgets
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from omni_r1_lite.data.media import read_audio, read_frames
+
+    frames = read_frames(sample, max_pixels=max_pixels)
+    masks = sample.load_masks()
+    audio = read_audio(sample.audio_path, missing="silence", duration=float(sample.num_frames))
+    seconds = len(audio) / 16000 if len(audio) else float(sample.num_frames)
+    out = widgets.Output()
+    slider = widgets.IntSlider(0, 0, sample.num_frames - 1, description="frame")
+    show = widgets.Checkbox(True, description="mask")
+
+    def draw(*_):
+        t = slider.value
+        with out:
+            out.clear_output(wait=True)
+            fig, (a0, a1) = plt.subplots(1, 2, figsize=(9, 2.8), gridspec_kw={"width_ratios": [1.2, 1]})
+            mask = masks[t] if show.value and t < len(masks) else np.zeros(frames.shape[1:3], bool)
+            a0.imshow(overlay(frames[t], mask, "gt"))
+            a0.axis("off")
+            a0.set_title(f"frame {t}")
+            x = np.linspace(0, seconds, len(audio)) if len(audio) else np.array([0.0])
+            a1.plot(x, audio if len(audio) else [0.0], lw=0.4, color=COLORS["neutral"])
+            a1.axvspan(t * seconds / sample.num_frames, (t + 1) * seconds / sample.num_frames,
+                       color=COLORS["pred"], alpha=0.25)
+            a1.set_xlabel("seconds")
+            a1.set_title("audio (16 kHz mono)")
+            plt.show()
+
+    slider.observe(draw, "value")
+    show.observe(draw, "value")
+    draw()
+    label = widgets.HTML(f"<b>{sample.expression}</b> — <i>{sample.expression_type}</i> ({sample.split})")
+    return widgets.VBox([label, widgets.HBox([slider, show]), out])
+
+
+def dataset_stats_figure(samples_by_split, visibility=None):
+    """Left: expressions per type per split. Right: histogram of per-frame target visibility."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from omni_r1_lite.data.schema import EXPRESSION_TYPES
+
+    type_colors = dict(zip(EXPRESSION_TYPES, ["#2a9d8f", "#e9c46a", "#f4a261", "#8d99ae"]))
+    fig, (a0, a1) = plt.subplots(1, 2, figsize=(10, 3.2))
+    splits = list(samples_by_split)
+    bottom = np.zeros(len(splits))
+    for t in EXPRESSION_TYPES:
+        counts = np.array([sum(s.expression_type == t for s in samples_by_split[sp]) for sp in splits])
+        a0.bar(splits, counts, bottom=bottom, label=t, color=type_colors[t])
+        bottom += counts
+    a0.set_ylabel("expressions")
+    a0.legend(fontsize=8)
+    a0.set_title("expressions per split and type")
+    if visibility is not None and len(visibility):
+        a1.hist(visibility, bins=20, color=COLORS["grpo"])
+        a1.set_xlabel("target visibility in a frame (0 = hidden)")
+        a1.set_ylabel("frames")
+        a1.set_title("how often the target is hard to see")
+    else:
+        a1.axis("off")
+    fig.tight_layout()
     return fig
