@@ -1,0 +1,649 @@
+"""Reading System-1 completions and System-2 grounding outputs. Nothing here raises on model output.
+
+System 1 writes ``<think>…</think><answer>…</answer>``. For VOS the answer holds JSON moments
+``{"start_time": "00:SS.ss", "end_time": "00:SS.ss", "description": "…"}`` on the 2 fps virtual
+timeline of the ``N`` sampled frames (see `omni_r1_lite.systems.prompts`); for AVS it holds a free
+text single-image rewrite. `parse_vos_answer` and `parse_avs_answer` return a `Plan`; a completion
+that cannot be used gives ``Plan.ok == False`` (reward 0 downstream), never an exception.
+
+>>> text = ('<think>it enters late</think><answer>{"start_time": "00:01.50", "end_time": "00:01.50", '
+...         '"description": "the red circle"}{"start_time": "00:04.00", "end_time": "00:04.00", '
+...         '"description": "the red circle on the right"}</answer>')
+>>> plan = parse_vos_answer(text, num_frames=10)
+>>> plan.ok, plan.keyframes, plan.descriptions
+(True, (3, 8), ('the red circle', 'the red circle on the right'))
+>>> check_format(text)
+True
+
+**Rules of `parse_vos_answer`** (``N`` = number of sampled frames, ``K`` = ``max_keyframes``):
+
+- *Where it looks.* Inside the first ``<answer>…</answer>``. Without ``</answer>`` it reads to
+  the end (``unclosed_answer``); without ``<answer>`` it reads the text after the last
+  ``</think>``, or all of it (``missing_answer_tags``). Text after ``</answer>`` is ignored
+  (``text_after_answer``). Format is judged separately, by `check_format`.
+- *Finding JSON.* A brace-balancing scanner (aware of JSON strings, with a string-blind second
+  pass for unbalanced quotes) finds every ``{…}`` block, nested ones included, and reads it with
+  ``json.loads``; if that fails it retries after removing trailing commas and quoting bare keys,
+  then with ``ast.literal_eval`` (single quotes) — ``json_repaired``. Unreadable blocks are skipped
+  (``malformed_json``) while readable blocks inside them still count. A moment is any object with
+  a ``start_time``, ``end_time`` or ``description`` key (case-insensitive), found at any depth, so
+  ``[{…}, {…}]`` and ``{"moments": [{…}]}`` work too.
+- *Times.* ``mm:ss.ff`` (also ``mm:ss`` and ``hh:mm:ss.ff``) with the fraction read as a decimal
+  (``"00:01.5"`` is 1.5 s; the official code reads it as 1.05 s); bare seconds (``1.5`` or
+  ``"1.5"``) are accepted with ``nonstandard_time``. Anything else → the moment is dropped
+  (``missing_time``, ``bad_time``).
+- *Reversed* (start > end) → dropped (``reversed_times``), as in the official reward.
+- *Out of range* (end beyond the ``N/2``-second timeline) → dropped (``time_out_of_range``), as in
+  the official reward. A time inside the timeline maps to frame ``min(int(t·2), N−1)``.
+- *Missing description* (absent, not a string, or blank) → dropped (``missing_description``);
+  descriptions are whitespace-collapsed and cut at 300 characters (``description_truncated``).
+- *Frames.* A kept moment covers sampled frames ``int(start·2) … int(end·2)``. Frames covered by
+  several moments count once (``duplicate_frames``). The keyframes are the first ``K`` unique
+  frames in time order (``too_many_keyframes`` when more), as the official code does; each is
+  paired with the description of the first moment, in answer order, that covers it.
+- ``Plan.ok`` is true iff at least one keyframe survives.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import json
+import math
+import re
+from collections.abc import Iterator
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from omni_r1_lite.systems.prompts import FPS
+
+ISSUES: dict[str, str] = {
+    "empty_output": "the completion is empty",
+    "missing_answer_tags": "no <answer> tag: the text after </think> (or all of it) was read",
+    "unclosed_answer": "<answer> without </answer>: read to the end",
+    "text_after_answer": "text after </answer> (ignored)",
+    "empty_answer": "nothing inside <answer>",
+    "no_json": "no JSON moment in the answer",
+    "malformed_json": "a {...} block that could not be read (skipped)",
+    "json_repaired": "a block was read after repair (trailing commas, bare keys, single quotes)",
+    "missing_time": "a moment without start_time or end_time (dropped)",
+    "bad_time": "a time that is not mm:ss.ff or seconds, or is negative or not finite (dropped)",
+    "nonstandard_time": "a time given as bare seconds (accepted)",
+    "missing_description": "a moment without a non-empty text description (dropped)",
+    "description_truncated": "a description longer than 300 characters (cut)",
+    "reversed_times": "start_time after end_time (dropped)",
+    "time_out_of_range": "end_time beyond the N/2-second timeline (dropped)",
+    "duplicate_frames": "several moments cover the same frame (counted once)",
+    "too_many_keyframes": "more than max_keyframes frames: the first ones in time were kept",
+    "no_valid_moment": "no usable moment: no keyframe",
+    "no_frames": "num_frames is not positive",
+    "parser_error": "an unexpected internal error (a bug: please report the input)",
+}
+"""Issue codes a `Plan` may carry, with their meaning."""
+
+MAX_DESCRIPTION_CHARS = 300
+_MAX_CANDIDATES = 512
+_MAX_REPAIR_CHARS = 4000  # longer blocks are only tried as strict JSON (bounds the worst case)
+
+
+@dataclasses.dataclass(frozen=True)
+class Moment:
+    """One JSON moment of a VOS answer.
+
+    Attributes:
+        start, end: seconds on the virtual timeline (``None`` when unreadable).
+        description: the whitespace-collapsed description (``None`` when missing).
+        first_frame, last_frame: sampled frames covered (inclusive), ``-1`` when dropped.
+        issue: why it was dropped, or ``None`` when it was kept.
+    """
+
+    start: float | None
+    end: float | None
+    description: str | None
+    first_frame: int = -1
+    last_frame: int = -1
+    issue: str | None = None
+
+    @property
+    def valid(self) -> bool:
+        return self.issue is None
+
+    @property
+    def frames(self) -> range:
+        """The sampled-frame indices covered (empty when dropped)."""
+        return range(self.first_frame, self.last_frame + 1) if self.valid else range(0)
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """System 1's plan for System 2.
+
+    Attributes:
+        keyframes: sorted unique sampled-frame indices, ``0 ≤ k < N``, at most ``max_keyframes``
+            (AVS: ``(frame_index,)``).
+        descriptions: one single-image description per keyframe.
+        moments: every moment found, kept or dropped, in answer order (VOS only).
+        ok: at least one keyframe with a description.
+        issues: sorted unique codes from `ISSUES`.
+        answer: the text that was read as the answer (``None`` for an empty completion).
+        num_objects: JSON blocks in the answer, readable moments plus unreadable blocks (the
+            official reward's ``js_number``).
+    """
+
+    keyframes: tuple[int, ...] = ()
+    descriptions: tuple[str, ...] = ()
+    moments: tuple[Moment, ...] = ()
+    ok: bool = False
+    issues: tuple[str, ...] = ()
+    answer: str | None = None
+    num_objects: int = 0
+
+
+# ----------------------------------------------------------------------------- tags and format
+
+_TAIL_TOKENS = ("<|im_end|>", "<|endoftext|>")
+
+
+def _strip_special_tail(text: str) -> str:
+    """``text`` without trailing whitespace and end-of-sequence / padding tokens (linear time)."""
+    while True:
+        text = text.rstrip()
+        for token in _TAIL_TOKENS:
+            if text.endswith(token):
+                text = text[: -len(token)]
+                break
+        else:
+            return text
+_FORMAT = re.compile(
+    r"<think>(?:(?!</?think>|</?answer>).)*</think>\s*<answer>(?:(?!</?think>|</?answer>).)*</answer>",
+    re.DOTALL,
+)
+
+
+def check_format(
+    text: str, require_eos: bool = False, eos_token: str = "<|im_end|>", pad_token: str = "<|endoftext|>"
+) -> bool:
+    """Strict format check: the whole completion is ``<think>…</think>\\s*<answer>…</answer>``.
+
+    Neither part may contain another think/answer tag; whitespace around the whole is allowed.
+    Trailing ``pad_token``s are ignored; with ``require_eos`` the completion must end with
+    ``eos_token`` (decode with ``skip_special_tokens=False`` to keep it), otherwise a trailing
+    ``eos_token`` is simply removed.
+
+    >>> check_format("<think>a</think>\\n<answer>b</answer>")
+    True
+    >>> check_format("<think>a</think><answer>b</answer>", require_eos=True)
+    False
+    >>> check_format("<think>a</think><answer>b</answer><|im_end|><|endoftext|>", require_eos=True)
+    True
+    >>> check_format("<think>a</think><answer>b</answer> more")
+    False
+    """
+    if not isinstance(text, str):
+        return False
+    body = text.rstrip()
+    while pad_token and body.endswith(pad_token):
+        body = body[: -len(pad_token)].rstrip()
+    has_eos = bool(eos_token) and body.endswith(eos_token)
+    if has_eos:
+        body = body[: -len(eos_token)]
+    if require_eos and not has_eos:
+        return False
+    return _FORMAT.fullmatch(body.strip()) is not None
+
+
+def extract_answer(text: str) -> tuple[str | None, tuple[str, ...]]:
+    """The answer region of a completion and the issues met finding it.
+
+    >>> extract_answer("<think>x</think><answer> 42 </answer>")
+    (' 42 ', ())
+    >>> extract_answer("no tags at all")
+    ('no tags at all', ('missing_answer_tags',))
+    """
+    if not isinstance(text, str):
+        text = "" if text is None else str(text)
+    if not text.strip():
+        return None, ("empty_output",)
+    issues: list[str] = []
+    start = text.find("<answer>")
+    if start >= 0:
+        body_start = start + len("<answer>")
+        end = text.find("</answer>", body_start)
+        if end < 0:
+            answer = text[body_start:]
+            issues.append("unclosed_answer")
+        else:
+            answer = text[body_start:end]
+            if _strip_special_tail(text[end + len("</answer>") :]):
+                issues.append("text_after_answer")
+    else:
+        issues.append("missing_answer_tags")
+        head = text
+        close = head.find("</answer>")
+        if close >= 0:
+            head = head[:close]
+        think_end = head.rfind("</think>")
+        answer = head[think_end + len("</think>") :] if think_end >= 0 else head
+    if "unclosed_answer" in issues or "missing_answer_tags" in issues:
+        answer = _strip_special_tail(answer)
+    return answer, tuple(issues)
+
+
+# ----------------------------------------------------------------------------- JSON scanning
+
+
+def _brace_pairs(text: str, string_aware: bool) -> tuple[list[tuple[int, int]], list[int]]:
+    """Matching ``{``/``}`` positions, and the positions of ``{`` never closed."""
+    stack: list[int] = []
+    pairs: list[tuple[int, int]] = []
+    in_str = escaped = False
+    for i, ch in enumerate(text):
+        if in_str:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_str = False
+            continue
+        if ch == '"' and string_aware:
+            in_str = True
+        elif ch == "{":
+            stack.append(i)
+        elif ch == "}" and stack:
+            pairs.append((stack.pop(), i))
+    return pairs, stack
+
+
+_TRAILING_COMMA = re.compile(r",\s*([}\]])")
+_BARE_KEY = re.compile(r"([{,]\s*)([A-Za-z_][A-Za-z0-9_]*)\s*:")
+
+
+def loads_lenient(block: str) -> tuple[Any, bool] | None:
+    """``json.loads`` with cheap repairs; returns ``(value, repaired)`` or ``None``.
+
+    >>> loads_lenient('{"a": 1,}')
+    ({'a': 1}, True)
+    >>> loads_lenient("{'a': 'b'}")
+    ({'a': 'b'}, True)
+    >>> loads_lenient("{nope") is None
+    True
+    """
+    try:
+        return json.loads(block), False
+    except Exception:
+        pass
+    if len(block) > _MAX_REPAIR_CHARS:
+        return None
+    fixed = _BARE_KEY.sub(r'\1"\2":', _TRAILING_COMMA.sub(r"\1", block))
+    for candidate, parser in ((fixed, json.loads), (block, ast.literal_eval), (fixed, ast.literal_eval)):
+        try:
+            value = parser(candidate)
+        except Exception:
+            continue
+        if isinstance(value, (dict, list)):
+            return value, True
+    return None
+
+
+def json_blocks(text: str) -> tuple[list[tuple[int, Any, bool]], int]:
+    """Readable ``{…}`` blocks of ``text`` as ``(start, value, repaired)``, and the unreadable count.
+
+    Blocks inside a readable block are part of it; blocks inside an unreadable one are tried on
+    their own. The unreadable count covers the outermost unreadable blocks that hold nothing
+    readable, and every ``{`` that is never closed (a truncated object).
+
+    >>> blocks, bad = json_blocks('x {"a": {"b": 1}} {oops} {"c": 2}')
+    >>> [v for _, v, _ in blocks], bad
+    ([{'a': {'b': 1}}, {'c': 2}], 1)
+    """
+    if not isinstance(text, str) or "{" not in text:
+        return [], 0
+    aware, _ = _brace_pairs(text, True)
+    blind, unclosed = _brace_pairs(text, False)
+    pairs = set(aware) | set(blind)
+    candidates = sorted(pairs, key=lambda p: (p[0], -p[1]))[:_MAX_CANDIDATES]
+    accepted: list[tuple[int, int, Any, bool]] = []
+    failed: list[tuple[int, int]] = []
+    for s, e in candidates:
+        if any(a <= s and e <= b for a, b, _, _ in accepted):
+            continue
+        result = loads_lenient(text[s : e + 1])
+        if result is None:
+            failed.append((s, e))
+        else:
+            accepted.append((s, e, result[0], result[1]))
+    outer_failed = [
+        (s, e)
+        for s, e in failed
+        if not any(a <= s and e <= b and (a, b) != (s, e) for a, b in failed)
+        and not any(s <= a and b <= e for a, b, _, _ in accepted)
+    ]
+    truncated = [i for i in unclosed if not any(a <= i <= b for a, b, _, _ in accepted)]
+    return [(s, v, r) for s, _, v, r in accepted], len(outer_failed) + len(truncated)
+
+
+# ----------------------------------------------------------------------------- VOS answers
+
+_MOMENT_KEYS = ("start_time", "end_time", "description")
+_CLOCK = re.compile(r"^\s*(?:(\d{1,4}):)?(\d{1,4}):(\d{1,4})(?:\.(\d{1,9}))?\s*$")
+_SECONDS = re.compile(r"^\s*(\d{1,6})(?:\.(\d{1,9}))?\s*s?\s*$")
+
+
+def _walk_moments(value: Any, depth: int = 0) -> Iterator[dict[str, Any]]:
+    if depth > 16:
+        return
+    if isinstance(value, dict):
+        norm = {str(k).strip().lower(): v for k, v in value.items()}
+        if any(k in norm for k in _MOMENT_KEYS):
+            yield norm
+            return
+        for v in value.values():
+            yield from _walk_moments(v, depth + 1)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _walk_moments(v, depth + 1)
+
+
+def parse_time(value: Any) -> tuple[Fraction | None, str | None]:
+    """Seconds (exact) from a moment's time field, or ``(None, issue)``; issue may be ``nonstandard_time``.
+
+    >>> parse_time("00:01.50"), parse_time("01:02.5")
+    ((Fraction(3, 2), None), (Fraction(125, 2), None))
+    >>> parse_time(2), parse_time("1.5s")
+    ((Fraction(2, 1), 'nonstandard_time'), (Fraction(3, 2), 'nonstandard_time'))
+    >>> parse_time("soon"), parse_time(None)
+    ((None, 'bad_time'), (None, 'missing_time'))
+    """
+    if value is None:
+        return None, "missing_time"
+    if isinstance(value, bool):
+        return None, "bad_time"
+    if isinstance(value, (int, float)):
+        if not math.isfinite(value) or value < 0:
+            return None, "bad_time"
+        return Fraction(str(value)), "nonstandard_time"
+    if not isinstance(value, str):
+        return None, "bad_time"
+    m = _CLOCK.match(value)
+    if m:
+        hours, minutes, seconds, frac = m.groups()
+        total = Fraction(int(hours or 0) * 3600 + int(minutes) * 60 + int(seconds))
+        if frac:
+            total += Fraction(int(frac), 10 ** len(frac))
+        return total, None
+    m = _SECONDS.match(value)
+    if m:
+        whole, frac = m.groups()
+        total = Fraction(int(whole)) + (Fraction(int(frac), 10 ** len(frac)) if frac else 0)
+        return total, "nonstandard_time"
+    return None, "bad_time"
+
+
+def _clean_description(value: Any) -> tuple[str | None, str | None]:
+    if not isinstance(value, str):
+        return None, "missing_description"
+    text = " ".join(value.split())
+    if not text:
+        return None, "missing_description"
+    if len(text) > MAX_DESCRIPTION_CHARS:
+        return text[:MAX_DESCRIPTION_CHARS].rstrip(), "description_truncated"
+    return text, None
+
+
+def _read_moment(norm: dict[str, Any], num_frames: int, fps: Fraction, issues: set[str]) -> Moment:
+    start, start_issue = parse_time(norm.get("start_time"))
+    end, end_issue = parse_time(norm.get("end_time"))
+    description, desc_issue = _clean_description(norm.get("description"))
+    for issue in (start_issue, end_issue, desc_issue):
+        if issue in ("nonstandard_time", "description_truncated"):
+            issues.add(issue)
+    start_f = float(start) if start is not None else None
+    end_f = float(end) if end is not None else None
+
+    def dropped(issue: str) -> Moment:
+        issues.add(issue)
+        return Moment(start_f, end_f, description, issue=issue)
+
+    for issue in (start_issue, end_issue):
+        if issue in ("missing_time", "bad_time"):
+            return dropped(issue)
+    if desc_issue == "missing_description":
+        return dropped(desc_issue)
+    assert start is not None and end is not None
+    if start > end:
+        return dropped("reversed_times")
+    if end > Fraction(num_frames) / fps:
+        return dropped("time_out_of_range")
+    first = min(math.floor(start * fps), num_frames - 1)
+    last = min(math.floor(end * fps), num_frames - 1)
+    return Moment(start_f, end_f, description, first, last)
+
+
+def _select_keyframes(
+    moments: list[Moment], k: int, issues: set[str]
+) -> tuple[tuple[int, ...], tuple[str, ...]]:
+    kept = [m for m in moments if m.valid]
+    ordered = sorted(kept, key=lambda m: (m.first_frame, m.last_frame))
+    covered = 0
+    reach = -1
+    for m in ordered:
+        if m.first_frame <= reach:
+            issues.add("duplicate_frames")
+        covered += max(0, m.last_frame - max(m.first_frame, reach + 1) + 1)
+        reach = max(reach, m.last_frame)
+    frames: list[int] = []
+    reach = -1
+    for m in ordered:
+        i = max(m.first_frame, reach + 1)
+        while i <= m.last_frame and len(frames) < k:
+            frames.append(i)
+            i += 1
+        reach = max(reach, m.last_frame)
+        if len(frames) >= k:
+            break
+    if covered > k:
+        issues.add("too_many_keyframes")
+    descriptions = tuple(
+        next(m.description for m in kept if m.first_frame <= f <= m.last_frame) for f in frames
+    )
+    return tuple(frames), descriptions  # type: ignore[return-value]
+
+
+def parse_vos_answer(text: str, num_frames: int, max_keyframes: int = 4, fps: float = FPS) -> Plan:
+    """Read a VOS completion into a `Plan` of keyframes (sampled-frame indices) and descriptions.
+
+    Never raises on model output; see the module docstring for every rule.
+
+    >>> parse_vos_answer('<answer>{"start_time": "00:09.00", "end_time": "00:09.00", '
+    ...                  '"description": "x"}</answer>', num_frames=10).issues
+    ('no_valid_moment', 'time_out_of_range')
+    >>> parse_vos_answer("", num_frames=10).ok
+    False
+    """
+    try:
+        return _parse_vos(text, int(num_frames), int(max_keyframes), Fraction(str(fps)))
+    except Exception:  # pragma: no cover - guarded by property tests
+        return Plan(ok=False, issues=("parser_error",))
+
+
+def _parse_vos(text: Any, num_frames: int, max_keyframes: int, fps: Fraction) -> Plan:
+    answer, tag_issues = extract_answer(text)
+    issues = set(tag_issues)
+    if num_frames <= 0 or max_keyframes <= 0:
+        issues.add("no_frames")
+        return Plan(ok=False, issues=tuple(sorted(issues)), answer=answer)
+    if answer is None or not answer.strip():
+        issues.add("empty_answer" if answer is not None else "empty_output")
+        return Plan(ok=False, issues=tuple(sorted(issues)), answer=answer)
+    blocks, n_bad = json_blocks(answer)
+    if n_bad:
+        issues.add("malformed_json")
+    moments: list[Moment] = []
+    for _, value, repaired in blocks:
+        found = False
+        for norm in _walk_moments(value):
+            found = True
+            moments.append(_read_moment(norm, num_frames, fps, issues))
+        if found and repaired:
+            issues.add("json_repaired")
+    if not moments:
+        issues.add("no_json")
+    keyframes, descriptions = _select_keyframes(moments, max_keyframes, issues)
+    if not keyframes:
+        issues.add("no_valid_moment")
+    return Plan(
+        keyframes=keyframes,
+        descriptions=descriptions,
+        moments=tuple(moments),
+        ok=bool(keyframes),
+        issues=tuple(sorted(issues)),
+        answer=answer,
+        num_objects=len(moments) + n_bad,
+    )
+
+
+# ----------------------------------------------------------------------------- AVS answers
+
+_WRAPPERS = " \t\r\n'\"`[]()"
+
+
+def parse_avs_answer(text: str, frame_index: int = 0) -> Plan:
+    """Read an AVS completion: the answer text is the single-image description for ``frame_index``.
+
+    Surrounding quotes/brackets are removed and whitespace collapsed; a JSON answer with a
+    ``description`` key is also understood. Never raises on model output.
+
+    >>> parse_avs_answer("<think>the dog barks</think><answer> 'the brown dog.' </answer>").descriptions
+    ('the brown dog.',)
+    >>> parse_avs_answer("<think>hm</think><answer>  </answer>").issues
+    ('empty_answer',)
+    """
+    try:
+        answer, tag_issues = extract_answer(text)
+        issues = set(tag_issues)
+        if answer is None:
+            return Plan(ok=False, issues=tuple(sorted(issues)), answer=answer)
+        body = answer.strip()
+        blocks, _ = json_blocks(body) if body.startswith("{") else ([], 0)
+        for _, value, _ in blocks:
+            if isinstance(value, dict):
+                norm = {str(k).strip().lower(): v for k, v in value.items()}
+                if isinstance(norm.get("description"), str):
+                    body = norm["description"]
+                    break
+        description, desc_issue = _clean_description(body.strip(_WRAPPERS))
+        if description is None:
+            issues.add("empty_answer")
+            return Plan(ok=False, issues=tuple(sorted(issues)), answer=answer)
+        if desc_issue:
+            issues.add(desc_issue)
+        return Plan(
+            keyframes=(int(frame_index),),
+            descriptions=(description,),
+            ok=True,
+            issues=tuple(sorted(issues)),
+            answer=answer,
+        )
+    except Exception:  # pragma: no cover - guarded by property tests
+        return Plan(ok=False, issues=("parser_error",))
+
+
+# ----------------------------------------------------------------------------- grounding boxes
+
+_BOX_KEYS = ("bbox_2d", "bbox", "box_2d", "box")
+_MAX_COORD = 1e7  # a pixel coordinate beyond this is junk (and would overflow float32 in area terms)
+_NUM = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
+_KEYED_BOX = re.compile(r"""["']?(?:bbox_2d|bbox|box_2d|box)["']?\s*:\s*\[([^\[\]]*)\]""")
+_BARE_BOX = re.compile(rf"\[\s*({_NUM})\s*,\s*({_NUM})\s*,\s*({_NUM})\s*,\s*({_NUM})\s*\]")
+
+
+def _as_box(value: Any) -> list[float] | None:
+    if isinstance(value, str):
+        value = [v for v in re.split(r"[,\s]+", value.strip()) if v]
+    if not isinstance(value, (list, tuple)) or len(value) != 4:
+        return None
+    out = []
+    for v in value:
+        if isinstance(v, bool):
+            return None
+        try:
+            f = float(v)
+        except (TypeError, ValueError, OverflowError):
+            return None
+        if not math.isfinite(f) or abs(f) > _MAX_COORD:
+            return None
+        out.append(f)
+    x1, y1, x2, y2 = out
+    x1, x2 = min(x1, x2), max(x1, x2)
+    y1, y2 = min(y1, y2), max(y1, y2)
+    if x2 <= x1 or y2 <= y1:
+        return None
+    return [x1, y1, x2, y2]
+
+
+def _walk_boxes(value: Any, depth: int = 0) -> Iterator[Any]:
+    if depth > 16:
+        return
+    if isinstance(value, dict):
+        norm = {str(k).strip().lower(): v for k, v in value.items()}
+        key = next((k for k in _BOX_KEYS if k in norm), None)
+        if key is not None:
+            yield norm[key]
+            return
+        for v in value.values():
+            yield from _walk_boxes(v, depth + 1)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _walk_boxes(v, depth + 1)
+
+
+def parse_boxes(text: str, max_boxes: int | None = None) -> np.ndarray:
+    """Boxes ``float32[N, 4]`` (x1, y1, x2, y2, in the grounded image's pixels) from a grounding output.
+
+    Reads ``bbox_2d`` (also ``bbox``) values from JSON objects anywhere in the text — a JSON list,
+    ``` fences, one object per line, or inside ``<answer>`` when present; falls back to a regex for
+    truncated JSON, then to bare ``[x1, y1, x2, y2]`` lists. Corners are reordered (x1 > x2 is
+    swapped), boxes with a non-finite or absurd (> 1e7) value or no area are dropped, order of appearance is kept,
+    and ``max_boxes`` keeps the first ones. Never raises on model output.
+
+    >>> parse_boxes('```json\\n[{"bbox_2d": [30, 40, 10, 80], "label": "dog"}]\\n```')
+    array([[10., 40., 30., 80.]], dtype=float32)
+    >>> parse_boxes("no box here").shape
+    (0, 4)
+    """
+    try:
+        return _parse_boxes(text, max_boxes)
+    except Exception:  # pragma: no cover - guarded by property tests
+        return np.zeros((0, 4), dtype=np.float32)
+
+
+def _parse_boxes(text: Any, max_boxes: int | None) -> np.ndarray:
+    empty = np.zeros((0, 4), dtype=np.float32)
+    if not isinstance(text, str) or not text.strip() or (max_boxes is not None and max_boxes <= 0):
+        return empty
+    if "<answer>" in text:
+        region, _ = extract_answer(text)
+        text = region or ""
+    boxes: list[list[float]] = []
+    blocks, _ = json_blocks(text)
+    for _, value, _ in blocks:
+        for raw in _walk_boxes(value):
+            box = _as_box(raw)
+            if box is not None:
+                boxes.append(box)
+    if not boxes:
+        for m in _KEYED_BOX.finditer(text):
+            box = _as_box(m.group(1))
+            if box is not None:
+                boxes.append(box)
+    if not boxes:
+        for m in _BARE_BOX.finditer(text):
+            box = _as_box(list(m.groups()))
+            if box is not None:
+                boxes.append(box)
+    if max_boxes is not None:
+        boxes = boxes[:max_boxes]
+    return np.asarray(boxes, dtype=np.float32).reshape(-1, 4)

@@ -1,0 +1,368 @@
+"""The System-1 answer parser and the grounding-box parser: never raise, documented rules hold."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from omni_r1_lite.systems.parsing import (
+    ISSUES,
+    Plan,
+    check_format,
+    extract_answer,
+    parse_avs_answer,
+    parse_boxes,
+    parse_vos_answer,
+)
+from omni_r1_lite.systems.prompts import format_vos_answer, index_to_timestamp
+
+N = 10  # sampled frames: a 5-second virtual video
+
+
+def moment(start: str, end: str | None = None, desc: str = "the red circle") -> str:
+    return json.dumps(
+        {"start_time": start, "end_time": end if end is not None else start, "description": desc}
+    )
+
+
+def answer(*objs: str, think: str = "ok") -> str:
+    return f"<think>{think}</think>\n<answer>{''.join(objs)}</answer>"
+
+
+# ----------------------------------------------------------------------------- properties
+
+JSONISH = st.recursive(
+    st.none() | st.booleans() | st.integers(-100, 100) | st.floats(allow_nan=True) | st.text(max_size=12),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(["start_time", "end_time", "description", "bbox_2d", "x", "START_TIME"])
+            | st.text(max_size=5),
+            children,
+            max_size=4,
+        )
+    ),
+    max_leaves=12,
+)
+TIMES = st.one_of(
+    st.builds(
+        lambda m, s, f: f"{m:02d}:{s:02d}.{f:02d}", st.integers(0, 2), st.integers(0, 70), st.integers(0, 99)
+    ),
+    st.floats(-5, 20),
+    st.integers(-3, 30),
+    st.text(max_size=8),
+    st.none(),
+)
+MOMENTS = st.lists(
+    st.fixed_dictionaries(
+        {"start_time": TIMES, "end_time": TIMES, "description": st.none() | st.text(max_size=20)}
+    ),
+    max_size=8,
+)
+PIECES = st.sampled_from(
+    ["<think>", "</think>", "<answer>", "</answer>", "{", "}", '"', ",", "\n", "<|im_end|>", "'"]
+)
+
+
+def _check_plan(plan: Plan, num_frames: int, k: int) -> None:
+    assert isinstance(plan, Plan)
+    assert "parser_error" not in plan.issues
+    assert set(plan.issues) <= set(ISSUES)
+    assert list(plan.issues) == sorted(set(plan.issues))
+    assert list(plan.keyframes) == sorted(set(plan.keyframes))
+    assert len(plan.keyframes) <= k
+    assert all(0 <= f < num_frames for f in plan.keyframes)
+    assert len(plan.descriptions) == len(plan.keyframes)
+    assert all(isinstance(d, str) and d.strip() for d in plan.descriptions)
+    assert plan.ok == bool(plan.keyframes)
+    for m in plan.moments:
+        if m.valid:
+            assert 0 <= m.first_frame <= m.last_frame < num_frames
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    text=st.text(max_size=300) | st.lists(PIECES | st.text(max_size=6), max_size=40).map("".join),
+    num_frames=st.integers(-2, 30),
+    k=st.integers(0, 6),
+)
+def test_vos_parser_never_raises_on_text(text, num_frames, k):
+    plan = parse_vos_answer(text, num_frames, max_keyframes=k)
+    if num_frames > 0 and k > 0:
+        _check_plan(plan, num_frames, k)
+    else:
+        assert not plan.ok
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    value=JSONISH,
+    moments=MOMENTS,
+    num_frames=st.integers(1, 24),
+    k=st.integers(1, 6),
+    wrap=st.sampled_from(["list", "concat", "nested", "raw"]),
+)
+def test_vos_parser_invariants_on_jsonish_answers(value, moments, num_frames, k, wrap):
+    try:
+        extra = json.dumps(value)
+    except ValueError:
+        extra = "{}"
+    if wrap == "list":
+        body = json.dumps(moments)
+    elif wrap == "concat":
+        body = "\n".join(json.dumps(m) for m in moments)
+    elif wrap == "nested":
+        body = json.dumps({"moments": moments, "other": value})
+    else:
+        body = extra + "".join(json.dumps(m) for m in moments)
+    plan = parse_vos_answer(answer(body), num_frames, max_keyframes=k)
+    _check_plan(plan, num_frames, k)
+
+
+@settings(max_examples=200, deadline=None)
+@given(frames=st.lists(st.integers(0, 23), min_size=1, max_size=8), num_frames=st.integers(1, 24))
+def test_canonical_answers_round_trip(frames, num_frames):
+    frames = [f % num_frames for f in frames]
+    descs = [f"object {f}" for f in frames]
+    plan = parse_vos_answer(format_vos_answer(frames, descs, think="why"), num_frames)
+    expected = sorted(set(frames))[:4]
+    assert plan.ok and list(plan.keyframes) == expected
+    first = {}
+    for f, d in zip(frames, descs):
+        first.setdefault(f, d)
+    assert list(plan.descriptions) == [first[f] for f in expected]
+    assert check_format(format_vos_answer(frames, descs, think="why"))
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(max_size=200) | st.lists(PIECES | st.text(max_size=6), max_size=30).map("".join))
+def test_avs_parser_and_format_never_raise(text):
+    plan = parse_avs_answer(text)
+    assert "parser_error" not in plan.issues
+    assert plan.ok == bool(plan.keyframes) == bool(plan.descriptions)
+    assert isinstance(check_format(text), bool) and isinstance(check_format(text, require_eos=True), bool)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=JSONISH, text=st.text(max_size=100), max_boxes=st.none() | st.integers(-1, 4))
+def test_parse_boxes_never_raises(value, text, max_boxes):
+    try:
+        body = json.dumps(value)
+    except ValueError:
+        body = "[]"
+    for candidate in (body, text, f"```json\n{body}\n```{text}", text + '"bbox_2d": [1, 2'):
+        boxes = parse_boxes(candidate, max_boxes=max_boxes)
+        assert boxes.dtype == np.float32 and boxes.ndim == 2 and boxes.shape[1] == 4
+        assert np.isfinite(boxes).all()
+        assert (boxes[:, 2] > boxes[:, 0]).all() and (boxes[:, 3] > boxes[:, 1]).all()
+        if max_boxes is not None:
+            assert len(boxes) <= max(max_boxes, 0)
+
+
+# ----------------------------------------------------------------------------- documented cases
+
+
+def test_official_style_answer():
+    text = answer(moment("00:00.50"), moment("00:02.00", desc="on the left"), moment("00:04.50"))
+    plan = parse_vos_answer(text, N)
+    assert plan.ok and plan.keyframes == (1, 4, 9) and plan.issues == ()
+    assert plan.descriptions == ("the red circle", "on the left", "the red circle")
+    assert plan.num_objects == 3 and plan.answer is not None
+
+
+def test_empty_and_missing_answer():
+    assert parse_vos_answer("", N).issues == ("empty_output",)
+    assert parse_vos_answer("   \n", N).issues == ("empty_output",)
+    plan = parse_vos_answer("<think>x</think><answer>  </answer>", N)
+    assert not plan.ok and "empty_answer" in plan.issues
+
+
+def test_missing_tags_read_after_think():
+    plan = parse_vos_answer("<think>" + moment("00:01.00") + "</think>" + moment("00:03.00"), N)
+    assert plan.keyframes == (6,) and "missing_answer_tags" in plan.issues  # the think part is not read
+    plan = parse_vos_answer(moment("00:01.00"), N)
+    assert plan.keyframes == (2,) and plan.issues == ("missing_answer_tags",)
+
+
+def test_unclosed_answer_and_text_after():
+    plan = parse_vos_answer("<think>a</think><answer>" + moment("00:01.00") + "<|im_end|>", N)
+    assert plan.keyframes == (2,) and "unclosed_answer" in plan.issues
+    plan = parse_vos_answer(answer(moment("00:01.00")) + moment("00:03.00") + " trailing", N)
+    assert plan.keyframes == (2,) and "text_after_answer" in plan.issues
+    assert "text_after_answer" not in parse_vos_answer(answer(moment("00:01.00")) + "<|im_end|>\n", N).issues
+
+
+def test_malformed_json_is_skipped_and_valid_blocks_kept():
+    plan = parse_vos_answer(answer('{"start_time": "00:01.00", "end_', moment("00:02.00")), N)
+    assert plan.keyframes == (4,) and "malformed_json" in plan.issues
+    assert plan.num_objects == 2  # one readable moment + one unreadable block
+    plan = parse_vos_answer(answer("{this is not json}"), N)
+    assert not plan.ok and {"malformed_json", "no_json", "no_valid_moment"} <= set(plan.issues)
+
+
+def test_nested_braces_which_the_official_regex_breaks_on():
+    nested = json.dumps(
+        {
+            "start_time": "00:01.00",
+            "end_time": "00:01.00",
+            "description": "a {curly} hat",
+            "extra": {"k": {"j": 1}},
+        }
+    )
+    plan = parse_vos_answer(answer(nested, moment("00:03.00")), N)
+    assert plan.keyframes == (2, 6) and plan.descriptions[0] == "a {curly} hat"
+    wrapped = json.dumps({"moments": [json.loads(moment("00:00.00")), json.loads(moment("00:04.00"))]})
+    assert parse_vos_answer(answer(wrapped), N).keyframes == (0, 8)
+    as_list = json.dumps([json.loads(moment("00:01.50")), json.loads(moment("00:02.50"))])
+    assert parse_vos_answer(answer(as_list), N).keyframes == (3, 5)
+
+
+def test_lenient_json_single_quotes_trailing_commas_bare_keys():
+    plan = parse_vos_answer(
+        answer("{'start_time': '00:01.00', 'end_time': '00:01.00', 'description': 'x'}"), N
+    )
+    assert plan.keyframes == (2,) and "json_repaired" in plan.issues
+    plan = parse_vos_answer(
+        answer('{"start_time": "00:02.00", "end_time": "00:02.00", "description": "x",}'), N
+    )
+    assert plan.keyframes == (4,) and "json_repaired" in plan.issues
+    plan = parse_vos_answer(answer('{start_time: "00:03.00", end_time: "00:03.00", description: "x"}'), N)
+    assert plan.keyframes == (6,)
+
+
+def test_time_formats():
+    assert parse_vos_answer(answer(moment("00:01.5")), N).keyframes == (3,)  # decimal fraction, not 1.05 s
+    assert parse_vos_answer(answer(moment("00:01")), N).keyframes == (2,)
+    assert parse_vos_answer(answer(moment("00:00:02.00")), N).keyframes == (4,)
+    plan = parse_vos_answer(answer(json.dumps({"start_time": 1.5, "end_time": "2", "description": "x"})), N)
+    assert plan.keyframes == (3, 4) and "nonstandard_time" in plan.issues
+    for bad in ("soon", "-00:01.00", "1:2:3:4", True):
+        plan = parse_vos_answer(
+            answer(json.dumps({"start_time": bad, "end_time": "00:01.00", "description": "x"})), N
+        )
+        assert not plan.ok and "bad_time" in plan.issues, bad
+    plan = parse_vos_answer(answer('{"end_time": "00:01.00", "description": "x"}'), N)
+    assert not plan.ok and "missing_time" in plan.issues
+
+
+def test_out_of_range_dropped_and_timeline_end_clipped():
+    plan = parse_vos_answer(answer(moment("00:05.50"), moment("00:01.00")), N)  # N/2 = 5 s
+    assert plan.keyframes == (2,) and "time_out_of_range" in plan.issues
+    assert plan.moments[0].issue == "time_out_of_range" and plan.moments[0].frames == range(0)
+    plan = parse_vos_answer(answer(moment("00:05.00")), N)  # exactly the end: frame int(10) -> clipped to 9
+    assert plan.keyframes == (9,) and plan.issues == ()
+
+
+def test_reversed_times_dropped():
+    plan = parse_vos_answer(answer(moment("00:03.00", "00:01.00"), moment("00:02.00")), N)
+    assert plan.keyframes == (4,) and "reversed_times" in plan.issues
+
+
+def test_duplicates_counted_once():
+    plan = parse_vos_answer(answer(moment("00:01.00", desc="first"), moment("00:01.00", desc="second")), N)
+    assert plan.keyframes == (2,) and plan.descriptions == ("first",) and "duplicate_frames" in plan.issues
+    plan = parse_vos_answer(
+        answer(moment("00:01.00", "00:02.00", desc="span"), moment("00:01.50", desc="pt")), N
+    )
+    assert plan.keyframes == (2, 3, 4) and plan.descriptions == ("span", "span", "span")
+
+
+def test_too_many_moments_keep_first_k_in_time_order():
+    objs = [moment(index_to_timestamp(i), desc=f"d{i}") for i in (9, 1, 7, 3, 5, 0)]
+    plan = parse_vos_answer(answer(*objs), N)
+    assert plan.keyframes == (0, 1, 3, 5) and plan.descriptions == ("d0", "d1", "d3", "d5")
+    assert "too_many_keyframes" in plan.issues
+    plan = parse_vos_answer(answer(moment("00:00.00", "00:04.50", desc="all")), N, max_keyframes=4)
+    assert plan.keyframes == (0, 1, 2, 3) and "too_many_keyframes" in plan.issues
+    assert parse_vos_answer(answer(*objs), N, max_keyframes=2).keyframes == (0, 1)
+
+
+def test_missing_description_dropped_and_long_ones_cut():
+    objs = [
+        '{"start_time": "00:01.00", "end_time": "00:01.00"}',
+        moment("00:02.00", desc="  "),
+        json.dumps({"start_time": "00:03.00", "end_time": "00:03.00", "description": 7}),
+        moment("00:04.00"),
+    ]
+    plan = parse_vos_answer(answer(*objs), N)
+    assert plan.keyframes == (8,) and "missing_description" in plan.issues
+    assert [m.issue for m in plan.moments] == ["missing_description"] * 3 + [None]
+    plan = parse_vos_answer(answer(moment("00:01.00", desc="  a \n  b " + "x" * 400)), N)
+    assert plan.descriptions[0].startswith("a b x") and len(plan.descriptions[0]) <= 300
+    assert "description_truncated" in plan.issues
+
+
+def test_case_insensitive_keys():
+    plan = parse_vos_answer(
+        answer('{"Start_Time": "00:01.00", "END_TIME": "00:01.00", "Description": "x"}'), N
+    )
+    assert plan.keyframes == (2,)
+
+
+def test_extract_answer():
+    assert extract_answer("<think>a</think><answer>b</answer>") == ("b", ())
+    assert extract_answer(None) == (None, ("empty_output",))
+    assert extract_answer("<answer>b") == ("b", ("unclosed_answer",))
+
+
+@pytest.mark.parametrize(
+    ("text", "require_eos", "expected"),
+    [
+        ("<think>a</think><answer>b</answer>", False, True),
+        ("<think>a</think>\n\n<answer>b</answer>", False, True),
+        ("  <think>a</think><answer>b</answer>\n", False, True),
+        ("<think></think><answer></answer>", False, True),
+        ("<think>a</think><answer>b</answer><|im_end|>", True, True),
+        ("<think>a</think><answer>b</answer><|im_end|><|endoftext|><|endoftext|>", True, True),
+        ("<think>a</think><answer>b</answer>", True, False),
+        ("<answer>b</answer>", False, False),
+        ("<think>a</think>", False, False),
+        ("<think>a</think>x<answer>b</answer>", False, False),
+        ("<think>a</think><answer>b</answer>c", False, False),
+        ("<think>a</think><answer>b</answer><answer>c</answer>", False, False),
+        ("<think>a<think>b</think><answer>c</answer>", False, False),
+        ("<think>a</think><answer>b<think>c</answer>", False, False),
+        ("<think>a</think><answer>b", False, False),
+        ("", False, False),
+    ],
+)
+def test_check_format(text, require_eos, expected):
+    assert check_format(text, require_eos=require_eos) is expected
+
+
+def test_avs_answers():
+    plan = parse_avs_answer("<think>the bark</think><answer>the brown dog on the left</answer>")
+    assert plan.ok and plan.keyframes == (0,) and plan.descriptions == ("the brown dog on the left",)
+    assert parse_avs_answer('<think>x</think><answer>{"description": "the piano"}</answer>').descriptions == (
+        "the piano",
+    )
+    assert parse_avs_answer("<think>x</think><answer>[the violin]</answer>", frame_index=3).keyframes == (3,)
+    assert not parse_avs_answer("").ok
+    plan = parse_avs_answer("the guitar")
+    assert plan.ok and "missing_answer_tags" in plan.issues
+
+
+def test_parse_boxes_cases():
+    qwen = '```json\n[\n  {"bbox_2d": [10, 20, 110, 220], "label": "dog"},\n  {"bbox_2d": [5, 5, 50, 50]}\n]\n```'
+    np.testing.assert_array_equal(parse_boxes(qwen), [[10, 20, 110, 220], [5, 5, 50, 50]])
+    np.testing.assert_array_equal(parse_boxes(qwen, max_boxes=1), [[10, 20, 110, 220]])
+    assert parse_boxes(qwen, max_boxes=0).shape == (0, 4)
+    swapped = parse_boxes('{"bbox_2d": [110, 220, 10, 20]}')
+    np.testing.assert_array_equal(swapped, [[10, 20, 110, 220]])
+    invalid = '[{"bbox_2d": [1, 2, 3]}, {"bbox_2d": [5, 5, 5, 9]}, {"bbox_2d": ["a", 1, 2, 3]}, {"bbox_2d": [1, 2, 8, 9]}]'
+    np.testing.assert_array_equal(parse_boxes(invalid), [[1, 2, 8, 9]])
+    assert parse_boxes('[{"bbox_2d": [-1, -1, -1, -1]}]').shape == (0, 4)
+    assert parse_boxes('{"bbox_2d": [1, 2, NaN, 9]}').shape == (0, 4)
+    truncated = '[{"bbox_2d": [12, 14, 40, 44], "label": "a"}, {"bbox_2d": [1, 2, 3'
+    np.testing.assert_array_equal(parse_boxes(truncated), [[12, 14, 40, 44]])
+    np.testing.assert_array_equal(parse_boxes('"bbox_2d": [3, 4, 9, 10], "label": "cut'), [[3, 4, 9, 10]])
+    np.testing.assert_array_equal(parse_boxes("The box is [3, 4, 9.5, 10]."), [[3, 4, 9.5, 10]])
+    vr = '<think>see [0, 0, 1, 1]</think><answer>[{"bbox_2d": [10,100,200,210], "point_2d": [30,110]}]</answer>'
+    np.testing.assert_array_equal(parse_boxes(vr), [[10, 100, 200, 210]])
+    nested = '{"objects": [{"name": "cat", "bbox_2d": [1, 1, 4, 4]}], "meta": {"bbox": [2, 2, 6, 6]}}'
+    np.testing.assert_array_equal(parse_boxes(nested), [[1, 1, 4, 4], [2, 2, 6, 6]])
+    assert parse_boxes(None).shape == (0, 4)
