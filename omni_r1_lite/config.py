@@ -71,8 +71,9 @@ class System1Config:
     max_frames: int = _f(24, "Frames sampled evenly for System 1 (paper: at most 24).")
     min_frames: int = _f(16, "Lower bound of the random frame count during training (paper code: 16).")
     frame_max_pixels: int = _f(128 * 28 * 28, "Per-frame pixel budget of the low-res frames (paper: 128·28·28).")
-    template: str = _f("forcing", "Prompt template: 'forcing' (paper Fig. 3) or 'no-hint'.")
+    template: str = _f("forcing", "Prompt template: 'forcing' (paper Fig. 3), 'no_hint', or 'compact' (CPU).")
     use_perception: bool = _f(False, "Append OmniSynth's perception track to the prompt (CPU presets only).")
+    with_audio: bool = _f(False, "VOS prompts also carry the soundtrack (OmniSynth's audio-visual expressions).")
     max_keyframes: int = _f(4, "Keyframes kept from an answer (K0 = 4 in the paper).")
     dtype: str = _f("auto", "'auto' (bf16 on GPU, fp32 on CPU), 'bfloat16', 'float16' or 'float32'.")
     attn_implementation: str = _f("auto", "'auto' (flash_attention_2 if installed, else sdpa), 'sdpa', 'eager'.")
@@ -101,6 +102,24 @@ class RewardConfig:
     format_weight: float = _f(1.0, "Weight of the format reward.")
     strict_format: bool = _f(True, "Gate all credit on a well-formed, EOS-terminated answer.")
     length_bonus: bool = _f(False, "Official optional +1 for 320–750-token completions.")
+    alpha_parse: float = _f(1.0, "Weight of the keyframe-parsing credit k_parse + k_presence (official: 1.0, "
+                                 "its unweighted cumulated_reward).")
+    alpha_avs: float = _f(1.0, "Weight of the RefAVS box-IoU reward (official: 1.0).")
+    k0: int = _f(4, "Target number of keyframes K0 of the count term (official N = 4).")
+    parse_credit: float = _f(0.2, "Credit per JSON block, per well-formed moment and per valid time pair "
+                                  "(official MATCH/ELEMENT/TIME_CONSISTENCY_REWARD 0.2).")
+    presence_credit: float = _f(1.0, "Credit per moment for the fraction of its frames showing the target "
+                                     "(official MASK_RATIO_REWARD 1.0).")
+    count_reward: float = _f(0.4, "Count term: this per unique frame up to K0, then falling (official GAP_REWARD).")
+    segment_length_penalty: float = _f(0.2, "Penalty per extra frame of a multi-frame moment (official 0.2).")
+    overlap_penalty: float = _f(0.5, "Penalty per repeated frame across moments (official OVER_LAP_PENELTY).")
+    surplus_penalty: float = _f(0.5, "R_A penalty scale for surplus System-2 boxes (official object_num_mismatch).")
+    box_plus_one: bool = _f(True, "Box IoU with inclusive integer pixels, width = x2 - x1 + 1 (official).")
+    rg_frames: str = _f("clip", "R_G over 'clip' (every frame, the benchmark's J) or 'sampled' (System 1's "
+                                "frames, as the official SAM2 reward).")
+    length_range: tuple[int, int] = _f((320, 750), "Completion tokens (EOS included) earning the length bonus.")
+    length_bonus_value: float = _f(1.0, "Length bonus per qualifying completion (official: 1.0).")
+    length_min_accuracy: float = _f(0.1, "Only completions whose accuracy exceeds this compete for the bonus.")
 
 
 @dataclass
@@ -176,7 +195,7 @@ def _smoke() -> KitConfig:
         requirements=Requirements(device="cpu", min_ram_gb=4, est_minutes=5),
         data=DataConfig(synth_train_clips=8, synth_eval_clips=4, synth_num_frames=8, max_eval_samples=4),
         system1=System1Config(model="tiny-xs", max_frames=8, min_frames=8, frame_max_pixels=112 * 112,
-                              use_perception=True),
+                              use_perception=True, with_audio=True, template="compact"),
         system2=System2Config(backend="standin", sam2_image_size=256),
         sft=SFTConfig(max_steps=4, per_device_train_batch_size=4),
         grpo=GRPOConfig(num_generations=4, per_device_prompts=2, max_steps=2, learning_rate=3e-3,
@@ -193,7 +212,7 @@ def _cpu_demo() -> KitConfig:
         requirements=Requirements(device="cpu", min_ram_gb=8, est_minutes=30),
         data=DataConfig(synth_train_clips=400, synth_eval_clips=100, synth_num_frames=8),
         system1=System1Config(model="tiny-xs", max_frames=8, min_frames=8, frame_max_pixels=112 * 112,
-                              use_perception=True),
+                              use_perception=True, with_audio=True, template="compact"),
         system2=System2Config(backend="standin", sam2_image_size=256),
         sft=SFTConfig(max_steps=400, learning_rate=1e-3, per_device_train_batch_size=16),
         grpo=GRPOConfig(num_generations=8, per_device_prompts=4, max_steps=800, learning_rate=3e-3,

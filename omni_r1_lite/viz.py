@@ -11,7 +11,7 @@ from pathlib import Path
 COLORS = {
     "ok": "#2a9d8f", "fail": "#e76f51", "neutral": "#8d99ae",
     "uniform": "#8d99ae", "base": "#e9c46a", "sft": "#f4a261", "grpo": "#2a9d8f", "oracle": "#264653",
-    "continue-sft": "#e76f51", "gt": "#ffd60a", "pred": "#e63946",
+    "continue-sft": "#e76f51", "gt": "#ff4fd8", "pred": "#00e5ff",
 }
 
 
@@ -44,7 +44,7 @@ def _rgb(color: str) -> tuple[int, int, int]:
     return tuple(int(color[i:i + 2], 16) for i in (0, 2, 4))  # type: ignore[return-value]
 
 
-def overlay(frame, mask, color: str = "pred", alpha: float = 0.5):
+def overlay(frame, mask, color: str = "pred", alpha: float = 0.6):
     """``uint8[H, W, 3]`` frame with ``bool[H, W]`` mask blended in ``color`` (outline kept sharp).
 
     >>> import numpy as np
@@ -147,4 +147,81 @@ def dataset_stats_figure(samples_by_split, visibility=None):
     else:
         a1.axis("off")
     fig.tight_layout()
+    return fig
+
+
+def draw_boxes(ax, boxes, color: str = "pred", lw: float = 1.5) -> None:
+    """Draw ``float[N, 4]`` boxes ``(x1, y1, x2, y2)`` on a matplotlib axis."""
+    import matplotlib.patches as patches
+
+    for x1, y1, x2, y2 in boxes:
+        ax.add_patch(patches.Rectangle((x1, y1), x2 - x1, y2 - y1, fill=False, lw=lw,
+                                       edgecolor=COLORS.get(color, color)))
+
+
+def keyframe_timeline(area, chosen, reference=None, labels=("System 1", "oracle")):
+    """The target's visible area per frame, with the chosen (and reference) keyframes marked."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    fig, ax = plt.subplots(figsize=(8, 2.4))
+    t = np.arange(len(area))
+    ax.fill_between(t, area, step="mid", color=COLORS["neutral"], alpha=0.35, label="target visible area")
+    for k in chosen:
+        ax.axvline(k, color=COLORS["pred"], lw=2)
+    if reference is not None:
+        for k in reference:
+            ax.axvline(k, color=COLORS["oracle"], lw=1, ls="--")
+    ax.plot([], [], color=COLORS["pred"], lw=2, label=labels[0])
+    if reference is not None:
+        ax.plot([], [], color=COLORS["oracle"], lw=1, ls="--", label=labels[1])
+    ax.set_xlabel("clip frame")
+    ax.set_ylabel("pixels")
+    ax.set_xticks(t)
+    ax.legend(fontsize=8, loc="upper right")
+    return fig
+
+
+def levers_figure(table):
+    """Bars of J&F per reference plan (``systems.levers.lever_table`` output), per expression type."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    plans = list(table)
+    groups = ["all"] + sorted({g for row in table.values() for g in row} - {"all"})
+    fig, ax = plt.subplots(figsize=(8, 3))
+    width = 0.8 / len(plans)
+    colors = [COLORS["oracle"], COLORS["uniform"], COLORS["fail"], COLORS["base"]]
+    for i, plan in enumerate(plans):
+        vals = [table[plan].get(g, np.nan) for g in groups]
+        ax.bar(np.arange(len(groups)) + i * width, vals, width, label=plan, color=colors[i % len(colors)])
+    ax.set_xticks(np.arange(len(groups)) + width * (len(plans) - 1) / 2, groups)
+    ax.set_ylabel("J&F (points)")
+    ax.set_ylim(0, 100)
+    ax.legend(fontsize=8, ncol=2)
+    ax.set_title("The two levers: which keyframes, and the rewrite")
+    return fig
+
+
+def compute_figure(rows):
+    """TFLOPs per clip vs frames seen, two systems against one high-resolution system.
+
+    ``rows``: ``compute.compare`` outputs for several ``num_frames`` (and models).
+    """
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.5, 3))
+    for model, style in (("Qwen2.5-Omni-7B", "-"), ("Qwen2.5-Omni-3B", ":")):
+        rs = [r for r in rows if r["model"] == model]
+        if not rs:
+            continue
+        n = [r["frames"] for r in rs]
+        ax.plot(n, [r["two_system"]["tflops"] for r in rs], style, color=COLORS["grpo"], marker="o",
+                label=f"two systems ({model[-2:]})")
+        ax.plot(n, [r["one_system"]["tflops"] for r in rs], style, color=COLORS["fail"], marker="s",
+                label=f"one high-res system ({model[-2:]})")
+    ax.set_xlabel("frames seen by System 1")
+    ax.set_ylabel("TFLOPs per clip (estimate)")
+    ax.legend(fontsize=8)
+    ax.set_title("Resolution vs coverage: what the two-system design saves")
     return fig

@@ -309,11 +309,14 @@ def build_system1_messages(
     perception: str | None = None,
     template: str = "forcing",
     audio_seconds: float | None = None,
+    with_audio: bool = False,
 ) -> list[dict[str, Any]]:
     """Chat messages for System 1: one user turn, no system prompt.
 
     - ``task="VOS"``: content ``[video, text]``; pass the ``num_frames`` sampled low-res frames as
       the one video (``uint8[N, H, W, 3]``) to the processor; no audio, as in Omni-R1.
+      ``with_audio=True`` gives ``[video, audio, text]`` (the clip's soundtrack as a separate audio
+      part, not interleaved): OmniSynth's audio-visual expressions need it.
     - ``task="AVS"``: content ``[audio, image, text]``; pass the 16 kHz waveform (``float32[S]``)
       and one frame (the clip's first, as in the paper's training) to the processor.
       ``audio_seconds`` defaults to 10, the value the official code hard-codes.
@@ -327,6 +330,8 @@ def build_system1_messages(
             raise ValueError("VOS prompts need num_frames (the number of sampled frames)")
         text = vos_prompt_text(expression, num_frames, seed=seed, template=template, perception=perception)
         content: list[dict[str, Any]] = [{"type": "video"}, {"type": "text", "text": text}]
+        if with_audio:
+            content.insert(1, {"type": "audio"})
     elif task == "AVS":
         seconds = 10.0 if audio_seconds is None else audio_seconds
         text = avs_prompt_text(expression, seconds, perception, template=template)

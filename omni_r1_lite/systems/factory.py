@@ -1,0 +1,54 @@
+"""Build the systems a preset names: System 1 (model + processor, optional adapter) and System 2.
+
+>>> from omni_r1_lite.config import get_preset
+>>> type(build_system2(get_preset("smoke"))).__name__
+'OmniSynthStandIn'
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from omni_r1_lite.config import KitConfig
+
+
+def build_system2(cfg: KitConfig, base_model=None, processor=None, data_dir: str | Path = "data"):
+    """System 2 for a preset: the OmniSynth stand-in, or the paper's grounder (the base model with
+    adapters disabled) + SAM2 (checkpoint under ``data_dir`` when relative; random weights if None)."""
+    s2 = cfg.system2
+    if s2.backend == "standin":
+        from omni_r1_lite.systems.standin import OmniSynthStandIn
+
+        return OmniSynthStandIn()
+    if s2.backend != "paper":
+        raise ValueError(f"unknown System-2 backend {s2.backend!r} ('paper' or 'standin')")
+    if base_model is None or processor is None:
+        raise ValueError("the paper's System 2 grounds with System 1's base model: pass base_model and processor")
+    from omni_r1_lite.systems.detail import PaperDetailSystem, QwenGrounder, Sam2Segmenter
+
+    ckpt = s2.sam2_checkpoint
+    if ckpt is not None and not Path(ckpt).is_absolute():
+        ckpt = str(Path(data_dir) / ckpt)
+    grounder = QwenGrounder(base_model, processor, max_pixels=s2.grounding_max_pixels)
+    segmenter = Sam2Segmenter(s2.sam2_config, checkpoint=ckpt, image_size=s2.sam2_image_size)
+    return PaperDetailSystem(grounder, segmenter)
+
+
+def load_system1(cfg: KitConfig, data_dir: str | Path = "data", adapter: str | Path | None = None):
+    """``(model, processor)`` for System 1, with a PEFT adapter (or a full SFT model folder) if given."""
+    from omni_r1_lite.models import load_thinker
+    from omni_r1_lite.systems.reasoner import resolve_system1
+
+    path = resolve_system1(cfg.system1.model, data_dir, seed=cfg.seed)
+    if adapter is not None and (Path(adapter) / "config.json").exists():
+        path = str(adapter)  # a full-parameter model (the tiny SFT warm start)
+        adapter = None
+    model, processor = load_thinker(path, processor_name_or_path=cfg.system1.processor)
+    if adapter is not None:
+        from peft import PeftModel
+
+        if not (Path(adapter) / "adapter_config.json").exists():
+            raise FileNotFoundError(f"no PEFT adapter at {adapter} (train one with notebook 04)")
+        model = PeftModel.from_pretrained(model, str(adapter))
+        model.eval()
+    return model, processor
