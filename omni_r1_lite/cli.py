@@ -4,6 +4,7 @@
     omni-r1-lite env                             versions, device, which presets can run here
     omni-r1-lite presets [--show NAME]           list presets / print one resolved config
     omni-r1-lite synth OUT_DIR                   generate OmniSynth
+    omni-r1-lite evaluate --preset P --method M  benchmark a method into <run>/eval/ (resumable)
 """
 
 from __future__ import annotations
@@ -58,6 +59,29 @@ def _cmd_presets(args) -> int:
     return 0
 
 
+def _cmd_evaluate(args) -> int:
+    from omni_r1_lite.config import get_preset
+    from omni_r1_lite.evaluation import Evaluator, results_table
+    from omni_r1_lite.repro import default_run_dir
+
+    cfg = get_preset(args.preset, args.set or None)
+    run_dir = Path(args.run_dir) if args.run_dir else default_run_dir(args.preset)
+    data_dir = Path(args.data_dir or cfg.data.data_dir)
+    splits = args.split or None
+    rank0 = True
+    for method in args.method:
+        ev = Evaluator(cfg, data_dir, run_dir, method, adapter=args.adapter, strict=args.strict,
+                       max_samples=args.max_samples, overwrite=args.overwrite, progress=not args.no_progress)
+        for res in ev.run(splits).values():
+            rank0 = ev.rank == 0
+            if rank0:
+                print(f"{method} {res.split}: {len(res.scored)} scored, {len(res.errors)} error(s) -> {res.path}")
+    if rank0:
+        print()
+        print(results_table(run_dir))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="omni-r1-lite", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -77,6 +101,21 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("presets", help="list the presets, or show one resolved config")
     s.add_argument("--show", default=None)
     s.set_defaults(func=_cmd_presets)
+
+    v = sub.add_parser("evaluate", help="benchmark a method on the preset's eval splits (resumable)")
+    v.add_argument("--preset", default="cpu-demo")
+    v.add_argument("--method", nargs="+", required=True,
+                   choices=["uniform", "oracle", "base", "sft", "grpo", "omni-r1"])
+    v.add_argument("--split", nargs="*", default=None, help="default: the preset's data.eval_splits")
+    v.add_argument("--run-dir", default=None, help="default: runs/<preset>")
+    v.add_argument("--data-dir", default=None, help="default: the preset's data_dir")
+    v.add_argument("--adapter", default=None, help="model or adapter folder for sft/grpo (default: in the run)")
+    v.add_argument("--max-samples", type=int, default=None, help="first N samples per split")
+    v.add_argument("--set", nargs="*", default=None, metavar="SECTION.FIELD=VALUE", help="config overrides")
+    v.add_argument("--strict", action="store_true", help="stop at the first bad sample instead of an error row")
+    v.add_argument("--overwrite", action="store_true", help="discard stored results of other weights/config")
+    v.add_argument("--no-progress", action="store_true", help="no progress bar")
+    v.set_defaults(func=_cmd_evaluate)
 
     sub.add_parser("synth", help="generate OmniSynth into OUT_DIR (omni-r1-lite synth --help)")
     return p

@@ -1,0 +1,91 @@
+"""The Omni-R1 paper's headline numbers as data: Table 1 (RefAVS) and Table 2 (ReVOS).
+
+Source: Omni-R1 (arXiv 2505.20256), camera-ready Tables 1 and 2, as transcribed in
+``reference/omni-r1.md`` §6 (the ReVOS row of arXiv v1 is kept beside the camera-ready one, since
+the two versions differ). All values are J&F, J or F in percent. The paper reports neither J and F
+separately on ReVOS nor RefAVS's null-split S, and does not say which F (DAVIS boundary F or the
+Ref-AVS toolkit's F-measure) Table 1 uses; see `omni_r1_lite.metrics`.
+
+Markers: † = masks by SAM2 driven by the model's own grounding (the model is System 1 *and*
+System 2's grounder); ‡ = Omni-R1-7B as System 1 with Sa2VA as System 2.
+
+`PAPER_ROWS` maps the kit's evaluation methods to the row of each table they reproduce (the
+``uniform`` and ``oracle`` baselines have no counterpart in the paper).
+
+>>> TABLE1["Omni-R1-7B †"]["seen"]["J&F"], TABLE1["Omni-R1-7B †"]["unseen"]["J&F"]
+(47.2, 74.2)
+>>> TABLE2[PAPER_ROWS["revos"]["omni-r1"]]["overall"]
+44.7
+>>> all(abs((r["seen"]["J"] + r["seen"]["F"]) / 2 - r["seen"]["J&F"]) <= 0.051 for r in TABLE1.values())
+True
+"""
+
+from __future__ import annotations
+
+SOURCE = "Omni-R1 (arXiv 2505.20256), camera-ready Tables 1 and 2; reference/omni-r1.md §6"
+"""Where the numbers come from."""
+
+PAPER_PRESETS = ("a100-7b", "eval-omni-r1")
+"""Presets whose setting is the paper's (Qwen2.5-Omni-7B policy, SAM2.1 large): their tables show
+the paper's numbers beside the kit's."""
+
+
+def _avs(seen: tuple[float, float, float], unseen: tuple[float, float, float]) -> dict[str, dict[str, float]]:
+    return {name: dict(zip(("J&F", "J", "F"), v)) for name, v in (("seen", seen), ("unseen", unseen))}
+
+
+TABLE1: dict[str, dict[str, dict[str, float]]] = {
+    "AVSBench + text": _avs((37.2, 23.2, 51.1), (43.5, 32.4, 54.7)),
+    "AVSegFormer + text": _avs((40.2, 33.5, 47.0), (43.1, 36.1, 50.1)),
+    "GAVS + text": _avs((39.4, 28.9, 49.8), (39.8, 29.8, 49.7)),
+    "ReferFormer + audio": _avs((40.7, 31.3, 50.1), (39.6, 30.4, 48.8)),
+    "R2VOS + audio": _avs((33.0, 25.0, 41.0), (38.9, 27.9, 49.8)),
+    "EEMC (Ref-AVS SOTA)": _avs((42.8, 34.2, 51.3), (57.2, 49.5, 64.8)),
+    "Qwen2.5-Omni-7B †": _avs((31.6, 27.7, 35.5), (62.3, 59.0, 65.7)),
+    "Qwen2.5-Omni-7B † (SFT)": _avs((39.1, 35.4, 42.8), (66.2, 63.1, 69.3)),
+    "Omni-R1-7B †": _avs((47.2, 43.0, 51.4), (74.2, 71.3, 77.0)),
+}
+"""RefAVS-Bench test: ``{row: {"seen"|"unseen": {"J&F", "J", "F"}}}`` (percent)."""
+
+_NA = None
+TABLE2: dict[str, dict[str, float | None]] = {
+    name: dict(zip(("referring", "reasoning", "single", "multi", "overall"), values))
+    for name, values in {
+        "LISA-13B": (_NA, _NA, _NA, _NA, 41.6),
+        "TrackGPT-13B": (_NA, _NA, _NA, _NA, 45.0),
+        "VISA-13B": (_NA, _NA, _NA, _NA, 50.9),
+        "Sa2VA-8B": (_NA, _NA, _NA, _NA, 57.6),
+        "Sa2VA-26B": (_NA, _NA, _NA, _NA, 58.4),
+        "Qwen2.5-Omni-7B †": (46.3, 26.9, 38.6, 37.4, 36.6),
+        "Omni-R1-7B † (camera-ready)": (52.5, 36.9, 45.0, 46.6, 44.7),
+        "Omni-R1-7B † (arXiv v1)": (53.2, 41.9, 48.3, 46.5, 47.6),
+        "Omni-R1-8B ‡ (Sa2VA-1B)": (61.6, 50.7, 56.6, 47.3, 56.2),
+        "Omni-R1-11B ‡ (Sa2VA-4B)": (64.1, 53.7, 59.2, 51.0, 58.9),
+    }.items()
+}
+"""ReVOS valid, J&F per column: ``{row: {"referring", "reasoning", "single", "multi", "overall"}}``
+(percent; ``None`` where the paper gives no value)."""
+
+PAPER_ROWS: dict[str, dict[str, str]] = {
+    "refavs": {
+        "base": "Qwen2.5-Omni-7B †",
+        "sft": "Qwen2.5-Omni-7B † (SFT)",
+        "grpo": "Omni-R1-7B †",
+        "omni-r1": "Omni-R1-7B †",
+    },
+    "revos": {
+        "base": "Qwen2.5-Omni-7B †",
+        "grpo": "Omni-R1-7B † (camera-ready)",
+        "omni-r1": "Omni-R1-7B † (camera-ready)",
+    },
+}
+"""Kit method → the paper row it reproduces, per benchmark (the paper has no ReVOS SFT row)."""
+
+
+def is_paper_setting(preset: str) -> bool:
+    """Whether a preset runs the paper's setting, so that its numbers are comparable.
+
+    >>> is_paper_setting("a100-7b"), is_paper_setting("smoke")
+    (True, False)
+    """
+    return preset in PAPER_PRESETS
