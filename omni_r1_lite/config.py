@@ -158,6 +158,10 @@ class GRPOConfig:
     weight_decay: float = _f(0.01, "AdamW weight decay (paper: 0.01).")
     max_grad_norm: float = _f(5.0, "Gradient clipping (paper: 5).")
     save_steps: int = _f(100, "Checkpoint every N steps (resumable).")
+    lr_scheduler_type: str = _f("cosine", "Learning-rate schedule (paper: cosine).")
+    warmup_steps: int = _f(0, "Linear warm-up steps.")
+    scale_rewards: str = _f("group", "Advantage scaling: 'group' ((r - mean) / (std + 1e-4), the paper's) or 'none'.")
+    share_prompt: bool = _f(True, "Encode each group's prompt once (prefix cache) in rollouts and the loss.")
 
 
 @dataclass

@@ -46,7 +46,7 @@ def resolve_system1(name: str, data_dir: str | Path, seed: int = 0) -> str:
         corpus = text_corpus(clips=20)
         digest = hashlib.sha256("\x00".join(corpus).encode()).hexdigest()[:8]
         out = data_dir / "models" / f"{name}-seed{seed}-{digest}"
-        if not (out / "config.json").exists() or not (out / "preprocessor_config.json").exists():
+        if not (out / "config.json").exists() or not (out / "omni_r1_lite.json").exists():
             build_tiny_thinker(out, corpus, size=name.split("-", 1)[1], seed=seed)
         return str(out)
     for candidate in (Path(name), data_dir / "models" / Path(name).name):

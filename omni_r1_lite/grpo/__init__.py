@@ -1,0 +1,1 @@
+"""The kit's GRPO trainer (see `omni_r1_lite.grpo.trainer`)."""

@@ -1,0 +1,96 @@
+"""Held-out greedy evaluation used during training: keyframe quality and J&F, batched.
+
+*Keyframe quality* of a plan is the paper's saliency term on held-out clips: the mean over its
+keyframes of the target's visible area in that frame divided by the target's largest area in the
+clip (0 for an unparsable answer; null expressions are left out). It is what the CPU learning
+target is stated in; J&F (DAVIS, every frame) comes from System 2 on the same plans.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from omni_r1_lite.data.keyframes import target_area
+from omni_r1_lite.data.schema import Sample
+from omni_r1_lite.grpo.rollout import make_prompt_batch, sample_group
+
+
+def keyframe_quality(sample: Sample, keyframes: Sequence[int]) -> float:
+    """Mean visible-area ratio of the target on the given clip keyframes (0 if none).
+
+    >>> from types import SimpleNamespace
+    >>> s = SimpleNamespace(meta={"annotation": {"frames": [{"objects": [{"id": 1, "visible_area": a}]}
+    ...                                                    for a in (0, 5, 10)]}, "target_ids": [1]}, object_ids=(1,))
+    >>> keyframe_quality(s, [1, 2]), keyframe_quality(s, [])
+    (0.75, 0.0)
+    """
+    area = target_area(sample)
+    if not len(keyframes) or area.max() <= 0:
+        return 0.0
+    return float(np.mean(area[list(keyframes)] / area.max()))
+
+
+@dataclasses.dataclass
+class HeldOut:
+    quality: float
+    jf: float
+    format_ok: float
+    n: int
+    records: list[dict]
+
+
+@torch.no_grad()
+def greedy_completions(reasoner, samples: Sequence[Sample], max_new_tokens: int, batch_size: int = 16):
+    """Greedy completions for many samples, prompts batched (left padding) and encoded once."""
+    from omni_r1_lite.models import prepare_inputs
+
+    model = reasoner.model
+    was_training = model.training
+    model.eval()
+    reasoner.processor.tokenizer.padding_side = "left"
+    lo = min(16 * 28 * 28, reasoner.cfg.frame_max_pixels)
+    out = []
+    for i in range(0, len(samples), batch_size):
+        chunk = samples[i:i + batch_size]
+        media = [reasoner.media(s) for s in chunk]
+        videos = [m["videos"][0] for m in media if m.get("videos")]
+        images = [m["images"][0] for m in media if m.get("images")]
+        audio = [m["audio"][0] for m in media if m.get("audio")]
+        inputs = prepare_inputs(reasoner.processor, [reasoner.messages(s) for s in chunk], videos=videos or None,
+                                images=images or None, audio=audio or None,
+                                video_pixels=(lo, reasoner.cfg.frame_max_pixels),
+                                image_pixels=(lo, reasoner.cfg.frame_max_pixels))
+        batch = make_prompt_batch(model, dict(inputs)).to(model.device)
+        res = sample_group(model, batch, 1, max_new_tokens, reasoner.eos_id, reasoner.pad_id, do_sample=False,
+                           suppress_tokens=reasoner.suppress_tokens)
+        out.extend(reasoner.decode(res.ids))
+    if was_training:
+        model.train()
+    return out
+
+
+def evaluate_heldout(reasoner, pipeline, samples: Sequence[Sample], max_new_tokens: int,
+                     batch_size: int = 16) -> HeldOut:
+    """Greedy plans on held-out samples → keyframe quality, J&F and the format rate."""
+    from omni_r1_lite.metrics import j_and_f
+    from omni_r1_lite.systems.parsing import check_format
+
+    samples = [s for s in samples if not s.is_null]
+    comps = greedy_completions(reasoner, samples, max_new_tokens, batch_size)
+    records = []
+    for s, c in zip(samples, comps):
+        r = pipeline.run(s, [c.text])[0]
+        score = j_and_f(r.masks, s.load_masks())
+        records.append({"sample_id": s.sample_id, "type": s.expression_type, "plan_ok": r.plan.ok,
+                        "format_ok": bool(check_format(c.text)) and c.finished,
+                        "keyframes": list(r.keyframes), "quality": keyframe_quality(s, r.keyframes),
+                        "JF": float(score["JF"])})
+    q = [r["quality"] for r in records]
+    return HeldOut(quality=float(np.mean(q)) if q else 0.0,
+                   jf=float(np.mean([r["JF"] for r in records])) if records else 0.0,
+                   format_ok=float(np.mean([r["format_ok"] for r in records])) if records else 0.0,
+                   n=len(records), records=records)

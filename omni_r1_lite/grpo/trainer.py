@@ -1,0 +1,354 @@
+"""The kit's GRPO trainer for the omni policy, on `accelerate` (one process on a CPU, DDP / FSDP /
+DeepSpeed with ``accelerate launch --config_file configs/accelerate/...`` and no code change).
+
+One optimizer step (``gradient_accumulation_steps`` micro-steps of ``per_device_prompts`` samples
+on each process, G completions each):
+
+1. **rollouts** — each prompt (frames, audio, text) is encoded once and G completions sampled
+   from its repeated cache (`omni_r1_lite.grpo.rollout`);
+2. **System 2 and rewards** — the group goes through the caching `Pipeline` and is scored with the
+   reward set of the config (`omni_r1_lite.rewards`); advantages are group-normalised;
+3. **update** — per-token log-probabilities of the completions (the prompt and its video and audio
+   tensors run in the same forward), the reference's with LoRA adapters disabled (the base model:
+   one copy of the weights for policy, reference and grounder), the clipped loss with the k3 KL
+   term (`omni_r1_lite.grpo.loss`), backward, gradient clipping, AdamW on the LoRA weights.
+
+Only LoRA weights train, on the language model's linear layers (the audio and vision towers
+stay frozen). Checkpoints (``checkpoint-<step>/``: PEFT adapter, optimizer, scheduler, step) let a
+killed run resume and end with the same adapter as an uninterrupted one: the samples and the
+sampling noise of step ``s`` are functions of ``(seed, s)`` only. The log is JSONL
+(``train_log.jsonl``): reward components, KL, loss, completion lengths, seconds per phase.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from omni_r1_lite.config import KitConfig
+from omni_r1_lite.data.schema import Sample
+from omni_r1_lite.grpo.loss import grpo_loss
+from omni_r1_lite.grpo.rollout import (
+    completion_logps,
+    make_prompt_batch,
+    naive_completion_logps,
+    sample_group,
+)
+
+LOG_NAME = "train_log.jsonl"
+
+
+def add_lora(model, cfg: KitConfig, seed: int = 0):
+    """Wrap a thinker with LoRA on the language model's linear layers (``cfg.grpo`` sizes).
+
+    The LoRA initialisation is seeded (``seed``), so two runs with the same seed start equal."""
+    from peft import LoraConfig, PeftModel, get_peft_model
+
+    from omni_r1_lite.models import lora_target_regex
+
+    if isinstance(model, PeftModel):
+        return model
+    g = cfg.grpo
+    modules = "all-linear" if g.lora_target in ("language-model-linear", "all-linear") else g.lora_target.split(",")
+    lora = LoraConfig(r=g.lora_r, lora_alpha=g.lora_alpha, lora_dropout=g.lora_dropout,
+                      target_modules=lora_target_regex(modules), bias="none")
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return get_peft_model(model, lora)
+
+
+def mixed_precision(cfg: KitConfig) -> str:
+    """Accelerate's precision for the preset: fp32 ('no') on CPU, bf16 (or fp16) on GPU when 'auto'."""
+    mp = cfg.grpo.mixed_precision
+    if not torch.cuda.is_available():
+        return "no"
+    if mp == "auto":
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    return mp
+
+
+def _step_seed(seed: int, step: int, salt: int = 0) -> int:
+    return int(np.random.SeedSequence([seed, step, salt]).generate_state(1)[0])
+
+
+@dataclasses.dataclass
+class StepRecord:
+    """What one optimizer step logged (one JSONL line)."""
+
+    step: int
+    reward: float
+    reward_std: float
+    components: dict[str, float]
+    format_ok: float
+    frac_zero_std_groups: float
+    loss: float
+    kl: float
+    clip_ratio: float
+    completion_length: float
+    finished: float
+    lr: float
+    seconds: dict[str, float]
+
+
+class GRPOTrainer:
+    """GRPO on a thinker (see the module docstring).
+
+    Args:
+        cfg: the preset (``cfg.grpo`` hyper-parameters in TRL's names, ``cfg.rewards``).
+        model, processor: the policy's base thinker (LoRA is added here unless already present).
+        reasoner_factory: ``model -> GlobalReasoner`` (builds prompts from samples).
+        pipeline: the caching `Pipeline` with System 2.
+        train_samples: the training split.
+        out_dir: where checkpoints, the log and the final adapter go.
+        seed: data order and sampling noise.
+    """
+
+    def __init__(self, cfg: KitConfig, model, processor, reasoner_factory: Callable[[Any], Any], pipeline,
+                 train_samples: Sequence[Sample], out_dir: str | Path, seed: int = 0, accelerator=None,
+                 progress: bool = True):
+        from accelerate import Accelerator
+
+        self.cfg, self.g = cfg, cfg.grpo
+        self.seed = seed
+        self.out_dir = Path(out_dir)
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.samples = list(train_samples)
+        if not self.samples:
+            raise ValueError("no training samples")
+        self.pipeline = pipeline
+        self.progress = progress
+        self.accelerator = accelerator or Accelerator(
+            mixed_precision=mixed_precision(cfg), gradient_accumulation_steps=self.g.gradient_accumulation_steps,
+            cpu=not torch.cuda.is_available())
+        processor.tokenizer.padding_side = "left"
+        self.processor = processor
+        model = add_lora(model, cfg, seed)
+        if self.g.gradient_checkpointing and torch.cuda.is_available():
+            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+            model.enable_input_require_grads()
+        params = [p for p in model.parameters() if p.requires_grad]
+        if not params:
+            raise ValueError("no trainable parameters after adding LoRA")
+        opt = torch.optim.AdamW(params, lr=self.g.learning_rate, weight_decay=self.g.weight_decay)
+        from transformers import get_scheduler
+
+        sched = get_scheduler(self.g.lr_scheduler_type, opt, num_warmup_steps=self.g.warmup_steps,
+                              num_training_steps=max(1, self.g.max_steps))
+        self.model, self.optimizer, self.scheduler = self.accelerator.prepare(model, opt, sched)
+        self.policy = self.accelerator.unwrap_model(self.model)
+        self.reasoner = reasoner_factory(self.policy)
+        self.step = 0
+
+    # -- data ----------------------------------------------------------------------------------
+
+    def batch_samples(self, step: int, micro: int) -> list[Sample]:
+        """The samples of (optimizer step, micro-step) on this process: a function of the seed."""
+        acc = self.accelerator
+        p = self.g.per_device_prompts
+        rng = np.random.default_rng(_step_seed(self.seed, step, 1 + micro))
+        n = p * acc.num_processes
+        idx = rng.choice(len(self.samples), size=n, replace=n > len(self.samples))
+        return [self.samples[i] for i in idx[acc.process_index * p:(acc.process_index + 1) * p]]
+
+    def encode(self, samples: Sequence[Sample]):
+        from omni_r1_lite.models import prepare_inputs
+
+        media = [self.reasoner.media(s) for s in samples]
+        lo = min(16 * 28 * 28, self.reasoner.cfg.frame_max_pixels)
+        px = (lo, self.reasoner.cfg.frame_max_pixels)
+        videos = [m["videos"][0] for m in media if m.get("videos")]
+        images = [m["images"][0] for m in media if m.get("images")]
+        audio = [m["audio"][0] for m in media if m.get("audio")]
+        inputs = prepare_inputs(self.processor, [self.reasoner.messages(s) for s in samples],
+                                videos=videos or None, images=images or None, audio=audio or None,
+                                video_pixels=px, image_pixels=px)
+        batch = make_prompt_batch(self.policy, dict(inputs))
+        return batch.to(self.accelerator.device)
+
+    # -- one optimizer step ----------------------------------------------------------------------
+
+    def _logps(self, model, batch, ids, mask):
+        g = self.g.num_generations
+        shared = self.g.share_prompt and not getattr(self.policy, "is_gradient_checkpointing", False)
+        fn = completion_logps if shared else naive_completion_logps
+        return fn(model, batch, ids, mask, g, temperature=self.g.temperature)
+
+    def train_step(self, step: int) -> StepRecord:
+        from omni_r1_lite.models import adapters_disabled
+        from omni_r1_lite.rewards import group_advantages, score_completions
+
+        g = self.g
+        times = {"generation": 0.0, "system2_rewards": 0.0, "update": 0.0}
+        totals, comps, fmt, lengths, fins, zero_std, losses, kls, clips = [], {}, [], [], [], [], [], [], []
+        for micro in range(g.gradient_accumulation_steps):
+            samples = self.batch_samples(step, micro)
+            t0 = time.perf_counter()
+            batch = self.encode(samples)
+            gen = torch.Generator(device="cpu").manual_seed(_step_seed(self.seed, step, 100 + micro))
+            self.policy.eval()
+            out = sample_group(self.policy, batch, g.num_generations, g.max_completion_length,
+                               self.reasoner.eos_id, self.reasoner.pad_id, temperature=g.temperature,
+                               top_p=g.top_p, suppress_tokens=self.reasoner.suppress_tokens, generator=gen)
+            completions = self.reasoner.decode(out.ids)
+            times["generation"] += time.perf_counter() - t0
+            t0 = time.perf_counter()
+            rewards = []
+            for i, s in enumerate(samples):
+                group = completions[i * g.num_generations:(i + 1) * g.num_generations]
+                _, br = score_completions(self.pipeline, s, [c.text for c in group], self.cfg.rewards,
+                                          finished=[c.finished for c in group], lengths=[c.num_tokens for c in group])
+                rewards.append([b.total for b in br])
+                for b in br:
+                    for k, v in b.by_group().items():
+                        comps.setdefault(k, []).append(v)
+                    fmt.append(float(b.format_ok))
+            r = np.array(rewards)
+            adv = torch.tensor(group_advantages(r, scale=g.scale_rewards).reshape(-1), dtype=torch.float32,
+                               device=self.accelerator.device)
+            totals.extend(r.reshape(-1).tolist())
+            zero_std.extend((r.std(axis=1) < 1e-8).tolist())
+            lengths.extend(c.num_tokens for c in completions)
+            fins.extend(c.finished for c in completions)
+            times["system2_rewards"] += time.perf_counter() - t0
+            t0 = time.perf_counter()
+            ids, mask = out.ids.to(self.accelerator.device), out.mask.to(self.accelerator.device)
+            ref = None
+            if g.beta != 0.0:
+                with torch.no_grad(), adapters_disabled(self.policy):
+                    ref = self._logps(self.policy, batch, ids, mask)
+            self.model.train()
+            with self.accelerator.accumulate(self.model):
+                logps = self._logps(self.model, batch, ids, mask)
+                res = grpo_loss(logps, logps.detach(), ref, adv, mask, beta=g.beta, epsilon=g.epsilon,
+                                loss_type=g.loss_type, max_completion_length=g.max_completion_length)
+                self.accelerator.backward(res.loss)
+                if self.accelerator.sync_gradients and g.max_grad_norm:
+                    self.accelerator.clip_grad_norm_(self.model.parameters(), g.max_grad_norm)
+                self.optimizer.step()
+                self.scheduler.step()
+                self.optimizer.zero_grad()
+            losses.append(res.policy_loss)
+            kls.append(res.kl)
+            clips.append(res.clip_ratio)
+            times["update"] += time.perf_counter() - t0
+        return StepRecord(
+            step=step, reward=float(np.mean(totals)), reward_std=float(np.std(totals)),
+            components={k: float(np.mean(v)) for k, v in comps.items()}, format_ok=float(np.mean(fmt)),
+            frac_zero_std_groups=float(np.mean(zero_std)), loss=float(np.mean(losses)), kl=float(np.mean(kls)),
+            clip_ratio=float(np.mean(clips)), completion_length=float(np.mean(lengths)),
+            finished=float(np.mean(fins)), lr=float(self.scheduler.get_last_lr()[0]),
+            seconds={k: round(v, 4) for k, v in times.items()})
+
+    # -- the loop, checkpoints, resume ------------------------------------------------------------
+
+    def checkpoints(self) -> list[Path]:
+        return sorted(self.out_dir.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))
+
+    def save_checkpoint(self, step: int) -> Path:
+        """``checkpoint-<step>/``: the PEFT adapter, optimizer and scheduler states, the step."""
+        path = self.out_dir / f"checkpoint-{step}"
+        tmp = self.out_dir / f".tmp-checkpoint-{step}"
+        if self.accelerator.is_main_process:
+            shutil.rmtree(tmp, ignore_errors=True)
+            self.policy.save_pretrained(tmp / "adapter")
+            torch.save({"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
+                        "step": step, "seed": self.seed}, tmp / "trainer_state.pt")
+            shutil.rmtree(path, ignore_errors=True)
+            tmp.rename(path)  # a checkpoint appears whole or not at all
+        self.accelerator.wait_for_everyone()
+        return path
+
+    def load_checkpoint(self, path: Path) -> int:
+        from peft import set_peft_model_state_dict
+        from safetensors.torch import load_file
+
+        weights = load_file(str(path / "adapter" / "adapter_model.safetensors"))
+        set_peft_model_state_dict(self.policy, weights)
+        state = torch.load(path / "trainer_state.pt", weights_only=False)
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        return int(state["step"])
+
+    def _trim_log(self, last_step: int) -> None:
+        log = self.out_dir / LOG_NAME
+        if not log.exists():
+            return
+        keep = []
+        for line in log.read_text().splitlines():
+            try:
+                if json.loads(line)["step"] <= last_step:
+                    keep.append(line)
+            except (ValueError, KeyError):  # a line cut by a kill
+                break
+        log.write_text("".join(k + "\n" for k in keep))
+
+    def train(self, max_steps: int | None = None, resume: bool = True,
+              callback: Callable[[StepRecord], None] | None = None) -> Path:
+        """Run to ``max_steps`` (default ``cfg.grpo.max_steps``), resuming from the last checkpoint.
+
+        Returns the folder of the final PEFT adapter (``out_dir/adapter``).
+        """
+        max_steps = self.g.max_steps if max_steps is None else max_steps
+        start = 0
+        if resume and self.checkpoints():
+            start = self.load_checkpoint(self.checkpoints()[-1])
+        self._trim_log(start)
+        bar = None
+        if self.progress and self.accelerator.is_main_process:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=max_steps, initial=start, desc="GRPO", unit="step")
+        for step in range(start + 1, max_steps + 1):
+            rec = self.train_step(step)
+            self.step = step
+            if self.accelerator.is_main_process:
+                with open(self.out_dir / LOG_NAME, "a") as f:
+                    f.write(json.dumps(dataclasses.asdict(rec)) + "\n")
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(reward=f"{rec.reward:.2f}", kl=f"{rec.kl:.3f}", fmt=f"{rec.format_ok:.2f}")
+            if callback is not None:
+                callback(rec)
+            if self.g.save_steps and step % self.g.save_steps == 0 and step < max_steps:
+                self.save_checkpoint(step)
+                for old in self.checkpoints()[:-1]:
+                    shutil.rmtree(old, ignore_errors=True)
+        if bar is not None:
+            bar.close()
+        final = self.out_dir / "adapter"
+        if self.accelerator.is_main_process:
+            self.policy.save_pretrained(final)
+        self.accelerator.wait_for_everyone()
+        return final
+
+
+def read_log(out_dir: str | Path) -> list[dict]:
+    """The JSONL training log as a list of dicts (a line cut by a kill is ignored)."""
+    rows = []
+    path = Path(out_dir) / LOG_NAME
+    if path.exists():
+        for line in path.read_text().splitlines():
+            try:
+                rows.append(json.loads(line))
+            except ValueError:
+                break
+    return rows
+
+
+def smooth(values: Sequence[float], window: int = 25) -> list[float]:
+    """Trailing mean (the reward curves' smoothing)."""
+    out, acc = [], []
+    for v in values:
+        acc.append(v)
+        acc = acc[-window:]
+        out.append(float(np.mean(acc)) if not any(math.isnan(a) for a in acc) else float("nan"))
+    return out

@@ -1,0 +1,182 @@
+"""The GRPO trainer: TRL-equal loss, prompt-once rollouts, media in every log-prob forward, LoRA on the
+language model only, learning signal, checkpoints that resume to the same adapter, the log."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from omni_r1_lite.config import apply_overrides, get_preset
+from omni_r1_lite.data.sources import load_samples
+from omni_r1_lite.grpo.loss import grpo_loss, token_logps
+from omni_r1_lite.grpo.rollout import (
+    completion_logps,
+    make_prompt_batch,
+    naive_completion_logps,
+    sample_group,
+)
+from omni_r1_lite.grpo.trainer import GRPOTrainer, read_log
+from omni_r1_lite.models import load_thinker, prepare_inputs, suppress_token_ids
+from omni_r1_lite.systems.pipeline import Pipeline
+from omni_r1_lite.systems.reasoner import GlobalReasoner
+from omni_r1_lite.systems.standin import OmniSynthStandIn
+
+
+@pytest.mark.parametrize("loss_type", ["grpo", "dr_grpo", "dapo"])
+def test_loss_equals_trl_grpotrainer_on_text(loss_type, tmp_path, tiny_thinker_dir):
+    from datasets import Dataset
+    from transformers import AutoTokenizer, Qwen2Config, Qwen2ForCausalLM
+    from trl import GRPOConfig
+    from trl import GRPOTrainer as TRLTrainer
+
+    tok = AutoTokenizer.from_pretrained(tiny_thinker_dir)
+    torch.manual_seed(0)
+    model = Qwen2ForCausalLM(Qwen2Config(vocab_size=len(tok), hidden_size=32, intermediate_size=64,
+                                         num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2))
+    model.save_pretrained(tmp_path / "text-model")
+    model.config._name_or_path = str(tmp_path / "text-model")
+    args = GRPOConfig(output_dir=str(tmp_path), use_cpu=True, bf16=False, beta=0.04, loss_type=loss_type,
+                      num_generations=2, per_device_train_batch_size=2, max_completion_length=5,
+                      report_to="none", temperature=0.7)
+    trl = TRLTrainer(model=model, reward_funcs=[lambda completions, **kw: [0.0] * len(completions)], args=args,
+                     train_dataset=Dataset.from_list([{"prompt": "a b"}] * 4), processing_class=tok)
+    trl.current_gradient_accumulation_steps = 1
+    g = torch.Generator().manual_seed(1)
+    prompt = torch.randint(20, 200, (4, 6), generator=g)
+    comp = torch.randint(20, 200, (4, 5), generator=g)
+    pmask, cmask = torch.ones(4, 6, dtype=torch.long), torch.tensor([[1] * 5, [1] * 3 + [0] * 2, [1] * 5, [1, 0, 0, 0, 0]])
+    adv = torch.tensor([1.0, -1.0, 0.5, -0.5])
+    ref = torch.randn(4, 5, generator=g) * 0.1 - 3
+    model.train()
+    with torch.no_grad():
+        trl_loss = trl._compute_loss(model, {"prompt_ids": prompt, "prompt_mask": pmask, "completion_ids": comp,
+                                             "completion_mask": cmask, "advantages": adv, "ref_per_token_logps": ref,
+                                             "num_items_in_batch": cmask.sum()})
+        logits = model(input_ids=torch.cat([prompt, comp], 1)).logits[:, 5:-1]
+        lp = token_logps(logits, comp, temperature=0.7)
+        ours = grpo_loss(lp, lp, ref, adv, cmask, beta=0.04, loss_type=loss_type, max_completion_length=5)
+    assert abs(float(trl_loss) - float(ours.loss)) < 1e-6
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory, tiny_thinker_dir):
+    data = tmp_path_factory.mktemp("grpo-data")
+    cfg = apply_overrides(get_preset("smoke"), ["grpo.num_generations=3", "grpo.per_device_prompts=2",
+                                                "grpo.max_completion_length=12", "grpo.lr_scheduler_type=constant",
+                                                "grpo.save_steps=2"])
+    return cfg, load_samples(cfg, data, "train"), tiny_thinker_dir
+
+
+def _batch(cfg, model, proc, samples):
+    proc.tokenizer.padding_side = "left"
+    r = GlobalReasoner(model, proc, cfg.system1, suppress_token_ids(proc.tokenizer))
+    media = [r.media(s) for s in samples]
+    inputs = prepare_inputs(proc, [r.messages(s) for s in samples], videos=[m["videos"][0] for m in media],
+                            audio=[m["audio"][0] for m in media], video_pixels=(3136, 112 * 112))
+    return r, make_prompt_batch(model, dict(inputs))
+
+
+def test_prompt_once_equals_repeated_prompt_and_hf_generate(world):
+    cfg, samples, path = world
+    model, proc = load_thinker(path)
+    r, batch = _batch(cfg, model, proc, samples[:2])
+    out = sample_group(model, batch, 3, 10, r.eos_id, r.pad_id, suppress_tokens=r.suppress_tokens,
+                       generator=torch.Generator().manual_seed(0))
+    shared = completion_logps(model, batch, out.ids, out.mask, 3)
+    naive = naive_completion_logps(model, batch, out.ids, out.mask, 3)
+    m = out.mask.bool()
+    assert (shared - naive)[m].abs().max() < 1e-4
+    # greedy from the prompt cache equals transformers' generate for the unpadded first prompt
+    r1, single = _batch(cfg, model, proc, samples[:1])
+    ids = {k: v for k, v in single.inputs.items()}
+    hf = model.generate(**ids, max_new_tokens=8, do_sample=False, eos_token_id=r.eos_id, pad_token_id=r.pad_id,
+                        suppress_tokens=r.suppress_tokens)[0, single.length:]
+    mine = sample_group(model, single, 1, 8, r.eos_id, r.pad_id, do_sample=False, suppress_tokens=r.suppress_tokens)
+    assert mine.ids[0, :len(hf)].tolist() == hf.tolist()
+
+
+def _trainer(cfg, samples, path, out_dir, monkeypatch, seed=0):
+    import omni_r1_lite.rewards as rewards_mod
+
+    def fake_scores(pipeline, sample, completions, cfg_r, finished=None, lengths=None, reward_set=None):
+        from omni_r1_lite.rewards import RewardBreakdown
+
+        rollouts = pipeline.run(sample, completions)
+        # a dense, deterministic signal so a random policy gets non-zero advantages
+        return rollouts, [RewardBreakdown({"len": float(len(c))}, {"len": len(c) / 10}, len(c) / 10, True, False)
+                          for c in completions]
+
+    monkeypatch.setattr(rewards_mod, "score_completions", fake_scores)
+    model, proc = load_thinker(path)
+    sup = suppress_token_ids(proc.tokenizer)
+    return GRPOTrainer(cfg, model, proc, lambda m: GlobalReasoner(m, proc, cfg.system1, sup),
+                       Pipeline(OmniSynthStandIn(), max_frames=8), samples, out_dir, seed=seed, progress=False)
+
+
+def test_media_reach_every_logprob_forward_and_only_lora_on_the_language_model_trains(world, tmp_path,
+                                                                                       monkeypatch):
+    cfg, samples, path = world
+    tr = _trainer(cfg, samples, path, tmp_path / "run", monkeypatch)
+    names = [n for n, p in tr.policy.named_parameters() if p.requires_grad]
+    assert names and all("lora_" in n and "language_model" in n for n in names)
+    before = {n: p.detach().clone() for n, p in tr.policy.named_parameters()}
+    calls = {"visual": 0, "audio": 0, "lm_with_media": 0}
+    inner = tr.policy.base_model.model.model
+    hooks = [inner.visual.register_forward_pre_hook(lambda *a: calls.__setitem__("visual", calls["visual"] + 1)),
+             inner.audio_tower.register_forward_pre_hook(lambda *a: calls.__setitem__("audio", calls["audio"] + 1))]
+    rec = tr.train_step(1)
+    for h in hooks:
+        h.remove()
+    # rollout prefill + reference (adapters off) + policy (with grad): three forwards, each with the media
+    assert calls["visual"] == 3 and calls["audio"] == 3
+    assert rec.reward_std > 0 and rec.loss != 0.0 or rec.kl >= 0
+    after = dict(tr.policy.named_parameters())
+    changed = [n for n in names if not torch.equal(before[n], after[n].detach())]
+    assert set(changed) == set(n for n in names if "lora_B" in n or "lora_A" in n)  # every LoRA weight moved
+    frozen = [n for n in before if n not in names]
+    assert all(torch.equal(before[n], after[n].detach()) for n in frozen)
+
+
+def test_killed_run_resumes_to_the_same_adapter(world, tmp_path, monkeypatch):
+    cfg, samples, path = world
+    full = _trainer(cfg, samples, path, tmp_path / "full", monkeypatch)
+    full.train(max_steps=4)
+
+    class Killed(Exception):
+        pass
+
+    def kill_at_3(rec):
+        if rec.step == 3:
+            raise Killed
+
+    part = _trainer(cfg, samples, path, tmp_path / "part", monkeypatch)
+    with pytest.raises(Killed):
+        part.train(max_steps=4, callback=kill_at_3)
+    assert [p.name for p in part.checkpoints()] == ["checkpoint-2"]
+    resumed = _trainer(cfg, samples, path, tmp_path / "part", monkeypatch)
+    resumed.train(max_steps=4)
+    from safetensors.torch import load_file
+
+    a = load_file(str(tmp_path / "full" / "adapter" / "adapter_model.safetensors"))
+    b = load_file(str(tmp_path / "part" / "adapter" / "adapter_model.safetensors"))
+    assert a.keys() == b.keys()
+    diff = max(float((a[k] - b[k]).abs().max()) for k in a)
+    assert diff < 1e-6, diff
+    log = read_log(tmp_path / "part")
+    assert [r["step"] for r in log] == [1, 2, 3, 4]  # the killed step 3 was redone once, not logged twice
+    assert {"generation", "system2_rewards", "update"} <= set(log[0]["seconds"])
+    from peft import PeftModel
+
+    base, _ = load_thinker(path)
+    peft = PeftModel.from_pretrained(base, str(tmp_path / "full" / "adapter"))
+    assert any("lora_" in n for n, _ in peft.named_parameters())
+
+
+def test_log_lines_are_json_with_reward_components(world, tmp_path, monkeypatch):
+    cfg, samples, path = world
+    tr = _trainer(cfg, samples, path, tmp_path / "log", monkeypatch)
+    tr.train(max_steps=1)
+    line = json.loads((tmp_path / "log" / "train_log.jsonl").read_text().splitlines()[0])
+    assert {"reward", "components", "kl", "loss", "completion_length", "seconds"} <= set(line)
+    assert np.isfinite(line["loss"])
