@@ -20,6 +20,7 @@ with the dataset as a whole (no index file, unreadable index) always raise.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
@@ -158,3 +159,26 @@ def collect_samples(
             continue
         result.append(sample)
     return result
+
+
+def find_root(path: str | Path, is_root, max_depth: int = 3) -> Path | None:
+    """The first folder at or below ``path`` (breadth first, ``max_depth`` levels, hidden folders
+    skipped) for which ``is_root(folder)`` holds, or ``None``: an extracted archive may add a level
+    or two above a dataset's own layout."""
+    path = Path(path)
+    if is_root(path):
+        return path
+    frontier = [path]
+    for _ in range(max_depth):
+        nxt = []
+        for d in frontier:
+            try:
+                children = sorted(c for c in d.iterdir() if c.is_dir() and not c.name.startswith("."))
+            except OSError:
+                continue
+            for c in children:
+                if is_root(c):
+                    return c
+            nxt.extend(children)
+        frontier = nxt
+    return None

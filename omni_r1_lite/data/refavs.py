@@ -74,23 +74,14 @@ def refavs_folder_candidates(vid: str, uid: str) -> list[str]:
 def find_refavs_root(path: str | Path, max_depth: int = 3) -> Path:
     """The folder holding ``metadata.csv`` at or below ``path`` (an extracted tarball may add a
     top-level folder). Raises `DataError` when there is none within ``max_depth`` levels."""
-    path = Path(path)
-    if (path / "metadata.csv").is_file():
-        return path
-    frontier = [path]
-    for _ in range(max_depth):
-        nxt = []
-        for d in frontier:
-            try:
-                children = sorted(c for c in d.iterdir() if c.is_dir() and not c.name.startswith("."))
-            except OSError:
-                continue
-            for c in children:
-                if (c / "metadata.csv").is_file() and (c / "media").is_dir():
-                    return c
-            nxt.extend(children)
-        frontier = nxt
-    raise DataError("no RefAVS root (a folder with metadata.csv and media/) found under", path)
+    from omni_r1_lite.data.loading import find_root
+
+    top = Path(path)
+    root = find_root(top, lambda d: (d / "metadata.csv").is_file() and (d == top or (d / "media").is_dir()),
+                     max_depth)
+    if root is None:
+        raise DataError("no RefAVS root (a folder with metadata.csv and media/) found under", path)
+    return root
 
 
 def _normalise_splits(splits: str | Sequence[str] | None) -> tuple[str, ...]:

@@ -74,23 +74,12 @@ def revos_expression_file(root: str | Path, split: str) -> Path:
 def find_revos_root(path: str | Path, max_depth: int = 3) -> Path:
     """The folder holding ``mask_dict.json`` at or below ``path`` (an extracted archive may add
     one or two levels, e.g. ``video_datas/revos``). Raises `DataError` if there is none."""
-    path = Path(path)
-    if (path / "mask_dict.json").is_file():
-        return path
-    frontier = [path]
-    for _ in range(max_depth):
-        nxt = []
-        for d in frontier:
-            try:
-                children = sorted(c for c in d.iterdir() if c.is_dir() and not c.name.startswith("."))
-            except OSError:
-                continue
-            for c in children:
-                if (c / "mask_dict.json").is_file():
-                    return c
-            nxt.extend(children)
-        frontier = nxt
-    raise DataError("no ReVOS root (a folder with mask_dict.json) found under", path)
+    from omni_r1_lite.data.loading import find_root
+
+    root = find_root(path, lambda d: (d / "mask_dict.json").is_file(), max_depth)
+    if root is None:
+        raise DataError("no ReVOS root (a folder with mask_dict.json) found under", path)
+    return root
 
 
 def _frame_key(frame_id: str) -> tuple[int, Any]:
