@@ -137,6 +137,9 @@ def write_report(run, results: list[NotebookRun]) -> Path:
     failed = [r for r in results if r.status == "failed"]
     for r in failed:
         lines += ["", f"**{r.notebook} failed**: `{r.error}` (see {r.output})."]
+    results = run.path / "eval" / "results.md"
+    if results.exists():
+        lines += ["", "## Results", "", results.read_text().strip()]
     metrics = run.metrics()
     if metrics:
         lines += ["", "## Metrics", "", "```json", json.dumps(metrics, indent=2, sort_keys=True), "```"]

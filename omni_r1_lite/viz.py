@@ -225,3 +225,79 @@ def compute_figure(rows):
     ax.legend(fontsize=8)
     ax.set_title("Resolution vs coverage: what the two-system design saves")
     return fig
+
+
+def training_curves(grpo_log, sft_log=None, window: int = 10):
+    """GRPO reward (and its components), KL and completion length per step; SFT loss if given."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    def smooth(v):
+        v = np.asarray(v, float)
+        if len(v) < 2:
+            return v
+        w = max(1, min(window, len(v)))
+        return np.convolve(v, np.ones(w) / w, mode="valid")
+
+    n = 3 + (sft_log is not None)
+    fig, axes = plt.subplots(1, n, figsize=(3.6 * n, 2.8))
+    ax = axes[0]
+    steps = [r["step"] for r in grpo_log]
+    if grpo_log:
+        ax.plot(steps[len(steps) - len(smooth(steps)):], smooth([r["reward"] for r in grpo_log]),
+                color=COLORS["grpo"], lw=2, label="total")
+        for k in sorted(grpo_log[0]["components"]):
+            vals = smooth([r["components"].get(k, 0.0) for r in grpo_log])
+            ax.plot(steps[len(steps) - len(vals):], vals, lw=1, label=k)
+    ax.set_title("GRPO reward (smoothed)")
+    ax.set_xlabel("step")
+    ax.legend(fontsize=7)
+    axes[1].plot(steps, [r["kl"] for r in grpo_log], color=COLORS["fail"])
+    axes[1].set_title("KL to the base (adapters off)")
+    axes[1].set_xlabel("step")
+    axes[2].plot(steps, [r["completion_length"] for r in grpo_log], color=COLORS["neutral"])
+    axes[2].set_title("completion length (tokens)")
+    axes[2].set_xlabel("step")
+    if sft_log is not None:
+        axes[3].plot([r["step"] for r in sft_log], [r["loss"] for r in sft_log], color=COLORS["sft"])
+        axes[3].set_title("SFT warm start: loss")
+        axes[3].set_xlabel("step")
+    fig.tight_layout()
+    return fig
+
+
+def method_bars(results: dict, keys=("quality", "jf"), labels=("keyframe quality", "J&F")):
+    """Bars per method (``{"sft": {"quality": .., "jf": ..}, ...}``) for each metric."""
+    import matplotlib.pyplot as plt
+
+    methods = list(results)
+    fig, axes = plt.subplots(1, len(keys), figsize=(3.6 * len(keys), 2.8), squeeze=False)
+    for ax, k, lab in zip(axes[0], keys, labels):
+        vals = [results[m][k] for m in methods]
+        ax.bar(methods, vals, color=[COLORS.get(m, COLORS["neutral"]) for m in methods])
+        for i, v in enumerate(vals):
+            ax.text(i, v, f"{v:.3f}", ha="center", va="bottom", fontsize=8)
+        ax.set_title(lab)
+        ax.set_ylim(0, max(1.0, max(vals) * 1.15) if vals else 1.0)
+    fig.tight_layout()
+    return fig
+
+
+def per_type_figure(by_method: dict):
+    """Grouped bars: J&F (points) per expression type for each method (``{method: {type: jf}}``)."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    methods = list(by_method)
+    types = sorted({t for v in by_method.values() for t in v})
+    fig, ax = plt.subplots(figsize=(8, 3))
+    width = 0.8 / max(1, len(methods))
+    for i, m in enumerate(methods):
+        vals = [100 * by_method[m].get(t, np.nan) for t in types]
+        ax.bar(np.arange(len(types)) + i * width, vals, width, label=m, color=COLORS.get(m, None))
+    ax.set_xticks(np.arange(len(types)) + width * (len(methods) - 1) / 2, types)
+    ax.set_ylabel("J&F (points)")
+    ax.set_ylim(0, 100)
+    ax.legend(fontsize=8, ncol=len(methods))
+    ax.set_title("J&F per expression type")
+    return fig

@@ -33,11 +33,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from omni_r1_lite.config import KitConfig
-from omni_r1_lite.data.schema import Sample
+from omni_r1_lite.data.schema import DataError, Sample
 
 METHODS = ("uniform", "oracle", "base", "sft", "grpo", "omni-r1")
 """Every evaluation method, in the order of the results tables."""
@@ -300,9 +301,26 @@ class ModelMethod:
 
     def __init__(self, name: str, reasoner, max_new_tokens: int):
         self.name, self.reasoner, self.max_new_tokens = name, reasoner, int(max_new_tokens)
+        self._prefetched: dict[str, Any] = {}
+
+    def prefetch(self, samples: Sequence[Sample]) -> None:
+        """Greedy completions for several samples in one batched pass (prompts left-padded, each
+        encoded once); `propose` then uses them. A sample that fails here is generated alone later."""
+        from omni_r1_lite.grpo.heldout import greedy_completions
+
+        self._prefetched = {}
+        if len(samples) < 2:
+            return
+        try:
+            comps = greedy_completions(self.reasoner, list(samples), self.max_new_tokens, batch_size=len(samples))
+        except (DataError, OSError):
+            return
+        self._prefetched = {s.sample_id: c for s, c in zip(samples, comps)}
 
     def propose(self, sample: Sample, pipeline) -> Proposal:
-        (c,) = self.reasoner.generate(sample, n=1, do_sample=False, max_new_tokens=self.max_new_tokens)
+        c = self._prefetched.pop(sample.sample_id, None)
+        if c is None:
+            (c,) = self.reasoner.generate(sample, n=1, do_sample=False, max_new_tokens=self.max_new_tokens)
         plan = pipeline.plan(sample, c.text)
         keyframes, descriptions = pipeline.clip_keyframes(sample, plan)
         return Proposal(tuple(int(k) for k in keyframes), tuple(descriptions), bool(plan.ok),

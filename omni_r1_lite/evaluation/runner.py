@@ -403,8 +403,14 @@ class Evaluator:
         bar = tqdm(total=len(todo), desc=f"{self.method} {name}" + (f" [rank {rank}]" if rank else ""),
                    unit="sample", disable=not self.progress or not todo, position=rank, dynamic_ncols=True)
         jf_sum, n = 0.0, 0
+        batch = max(1, int(self.cfg.eval.batch_size))
+        if todo:
+            self.pipeline()  # builds the method (and loads its model) once
+        prefetch = getattr(self._impl, "prefetch", None)
         try:
             for pos, i in enumerate(todo):
+                if prefetch is not None and batch > 1 and pos % batch == 0:
+                    prefetch([samples[j] for j in todo[pos:pos + batch]])
                 sample = samples[i]
                 t0 = time.perf_counter()
                 try:

@@ -1,0 +1,62 @@
+"""Reading stored evaluation records for notebook 05: per-type breakdowns, best/worst, failures.
+
+>>> recs = [{"type": "reasoning", "JF": 0.5, "plan_ok": True, "boxes": [[]], "keyframes": [1]},
+...         {"type": "reasoning", "JF": 1.0, "plan_ok": True, "boxes": [[[0, 0, 1, 1]]], "keyframes": [2]},
+...         {"type": "null", "JF": 1.0, "plan_ok": False, "boxes": [], "keyframes": []}]
+>>> per_type(recs)
+{'null': 1.0, 'reasoning': 0.75}
+>>> failure_counts(recs)["unparsable answer"], failure_counts(recs)["System 2 found nothing"]
+(1, 1)
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+
+def method_records(run_dir: str | Path, method: str, splits: Sequence[str] | None = None) -> list[dict]:
+    """Scored records of a method (error rows left out), over its stored splits."""
+    from omni_r1_lite.evaluation.records import read_split_records
+
+    mdir = Path(run_dir) / "eval" / method
+    names = sorted({p.name.split(".")[0] for p in mdir.glob("*.jsonl")}) if mdir.is_dir() else []
+    out = []
+    for split in names:
+        if splits is None or split in splits:
+            out.extend(r for r in read_split_records(mdir, split) if not r.get("error"))
+    return out
+
+
+def per_type(records: Sequence[dict]) -> dict[str, float]:
+    """Mean J&F per expression type."""
+    acc: dict[str, list[float]] = defaultdict(list)
+    for r in records:
+        acc[r["type"]].append(r["JF"])
+    return {t: float(np.mean(v)) for t, v in sorted(acc.items())}
+
+
+def best_and_worst(records: Sequence[dict], k: int = 2) -> tuple[list[dict], list[dict]]:
+    """The ``k`` best and ``k`` worst non-null samples by J&F."""
+    scored = sorted((r for r in records if r["type"] != "null"), key=lambda r: r["JF"])
+    return scored[::-1][:k], scored[:k]
+
+
+def failure_counts(records: Sequence[dict], bad: float = 0.5) -> dict[str, int]:
+    """Why samples fail (J&F below ``bad`` or unusable plans), one reason per sample, first match:
+    an unparsable answer; no keyframe grounded by System 2 (the rewrite was not understood or the
+    target was not visible on the keyframes); a low score despite boxes (wrong object or drift)."""
+    out = {"unparsable answer": 0, "System 2 found nothing": 0, "boxes but low J&F": 0, "ok": 0}
+    for r in records:
+        if not r.get("plan_ok"):
+            out["unparsable answer"] += 1
+        elif not any(len(b) for b in r.get("boxes", [])):
+            out["System 2 found nothing"] += 1
+        elif r["JF"] < bad:
+            out["boxes but low J&F"] += 1
+        else:
+            out["ok"] += 1
+    return out
