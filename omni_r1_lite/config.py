@@ -229,7 +229,7 @@ def _colab_3b() -> KitConfig:
     return KitConfig(
         name="colab-3b",
         description="One 16 GB GPU (Colab T4/L4, Kaggle): Qwen2.5-Omni-3B + LoRA, SAM2.1 small.",
-        requirements=Requirements(device="cuda", min_gpu_memory_gb=15, min_ram_gb=12,
+        requirements=Requirements(device="cuda", min_gpu_memory_gb=14, min_ram_gb=12,
                                   needs_downloads=("refavs", "revos", "sam2.1_hiera_small", "qwen2.5-omni-3b"),
                                   est_minutes=600),
         data=DataConfig(dataset="refavs", train_splits=("train",), eval_splits=("test_s", "test_u", "test_n")),
@@ -246,8 +246,8 @@ def _colab_3b() -> KitConfig:
 def _a100_7b() -> KitConfig:
     return KitConfig(
         name="a100-7b",
-        description="Paper-size policy on one 80 GB GPU: Qwen2.5-Omni-7B + LoRA, SAM2.1 large.",
-        requirements=Requirements(device="cuda", min_gpu_memory_gb=79, min_ram_gb=64,
+        description="Paper-size policy on one 80 GB GPU (48 GB fits the memory plan): Qwen2.5-Omni-7B + LoRA, SAM2.1 large.",
+        requirements=Requirements(device="cuda", min_gpu_memory_gb=48, min_ram_gb=64,
                                   needs_downloads=("refavs", "revos", "sam2.1_hiera_large", "qwen2.5-omni-7b"),
                                   est_minutes=2880),
         data=DataConfig(dataset="refavs"),

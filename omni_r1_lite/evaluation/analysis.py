@@ -2,9 +2,9 @@
 
 >>> recs = [{"type": "reasoning", "JF": 0.5, "plan_ok": True, "boxes": [[]], "keyframes": [1]},
 ...         {"type": "reasoning", "JF": 1.0, "plan_ok": True, "boxes": [[[0, 0, 1, 1]]], "keyframes": [2]},
-...         {"type": "null", "JF": 1.0, "plan_ok": False, "boxes": [], "keyframes": []}]
+...         {"type": "referring", "JF": 0.0, "plan_ok": False, "boxes": [], "keyframes": []}]
 >>> per_type(recs)
-{'null': 1.0, 'reasoning': 0.75}
+{'reasoning': 0.75, 'referring': 0.0}
 >>> failure_counts(recs)["unparsable answer"], failure_counts(recs)["System 2 found nothing"]
 (1, 1)
 """
@@ -48,9 +48,12 @@ def best_and_worst(records: Sequence[dict], k: int = 2) -> tuple[list[dict], lis
 def failure_counts(records: Sequence[dict], bad: float = 0.5) -> dict[str, int]:
     """Why samples fail (J&F below ``bad`` or unusable plans), one reason per sample, first match:
     an unparsable answer; no keyframe grounded by System 2 (the rewrite was not understood or the
-    target was not visible on the keyframes); a low score despite boxes (wrong object or drift)."""
+    target was not visible on the keyframes); a low score despite boxes (wrong object or drift).
+    Null expressions are left out (finding nothing is their right answer; the null split's S scores them)."""
     out = {"unparsable answer": 0, "System 2 found nothing": 0, "boxes but low J&F": 0, "ok": 0}
     for r in records:
+        if r["type"] == "null":
+            continue
         if not r.get("plan_ok"):
             out["unparsable answer"] += 1
         elif not any(len(b) for b in r.get("boxes", [])):

@@ -55,7 +55,9 @@ def add_lora(model, cfg: KitConfig, seed: int = 0):
 
     from omni_r1_lite.models import lora_target_regex
 
-    if isinstance(model, PeftModel):
+    if isinstance(model, PeftModel):  # e.g. a LoRA SFT warm start: keep training its adapter
+        for name, p in model.named_parameters():
+            p.requires_grad_("lora_" in name)
         return model
     g = cfg.grpo
     modules = "all-linear" if g.lora_target in ("language-model-linear", "all-linear") else g.lora_target.split(",")
@@ -143,6 +145,9 @@ class GRPOTrainer:
 
         sched = get_scheduler(self.g.lr_scheduler_type, opt, num_warmup_steps=self.g.warmup_steps,
                               num_training_steps=max(1, self.g.max_steps))
+        ds = getattr(self.accelerator.state, "deepspeed_plugin", None)
+        if ds is not None:  # no DataLoader is prepared: tell DeepSpeed the micro-batch itself
+            ds.deepspeed_config["train_micro_batch_size_per_gpu"] = self.g.per_device_prompts * self.g.num_generations
         self.model, self.optimizer, self.scheduler = self.accelerator.prepare(model, opt, sched)
         self.policy = self.accelerator.unwrap_model(self.model)
         self.reasoner = reasoner_factory(self.policy)
@@ -178,7 +183,9 @@ class GRPOTrainer:
 
     def _logps(self, model, batch, ids, mask):
         g = self.g.num_generations
-        shared = self.g.share_prompt and not getattr(self.policy, "is_gradient_checkpointing", False)
+        ckpt = getattr(self.policy, "is_activation_checkpointing", None)
+        ckpt = getattr(self.policy, "is_gradient_checkpointing", False) if ckpt is None else ckpt
+        shared = self.g.share_prompt and not ckpt
         fn = completion_logps if shared else naive_completion_logps
         return fn(model, batch, ids, mask, g, temperature=self.g.temperature)
 
