@@ -223,6 +223,9 @@ VOS_COMPACT_TEMPLATE = (
 )
 """A short VOS template for CPU presets (a tiny model pays for every prompt token); same content."""
 
+COMPACT_REMINDER = "\nInstruction: [{expression}]"
+"""Ends every compact VOS prompt (after the perception track): the instruction, once more."""
+
 AVS_COMPACT_TEMPLATE = (
     "{duration} seconds of audio, one image and the instruction [{expression}]. Decide from the sound "
     "which object is meant and describe it as seen in this image, without words about time or sound. "
@@ -281,7 +284,12 @@ def vos_prompt_text(
         text = VOS_COMPACT_TEMPLATE.format(example=example, **fields)
     else:
         raise ValueError(f"template must be one of {TEMPLATES}, got {template!r}")
-    return _with_perception(text, perception)
+    text = _with_perception(text, perception)
+    if template == "compact":
+        # the instruction again, last, next to the answer: a tiny model reading a long perception track
+        # otherwise ignores it (measured on OmniSynth: SFT J&F 0.33 -> 0.54 with this line)
+        text += COMPACT_REMINDER.format(expression=fields["expression"])
+    return text
 
 
 def avs_prompt_text(

@@ -42,9 +42,11 @@ def resolve_system1(name: str, data_dir: str | Path, seed: int = 0) -> str:
     if name in TINY_MODELS:
         from omni_r1_lite.data.omnisynth import text_corpus
         from omni_r1_lite.models import build_tiny_thinker
+        from omni_r1_lite.systems.prompts import tokenizer_corpus
 
         corpus = text_corpus(clips=20)
-        digest = hashlib.sha256("\x00".join(corpus).encode()).hexdigest()[:8]
+        # the folder name covers everything the tokenizer is trained on (OmniSynth text + prompts)
+        digest = hashlib.sha256("\x00".join(corpus + tokenizer_corpus(seed=0)).encode()).hexdigest()[:8]
         out = data_dir / "models" / f"{name}-seed{seed}-{digest}"
         if not (out / "config.json").exists() or not (out / "omni_r1_lite.json").exists():
             build_tiny_thinker(out, corpus, size=name.split("-", 1)[1], seed=seed)
