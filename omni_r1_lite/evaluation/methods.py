@@ -206,52 +206,32 @@ def load_weights(weights: Weights, device: Any = None, cfg: KitConfig | None = N
 
 
 def suppress_tokens_for(processor: Any) -> list[int] | None:
-    """Special tokens to suppress for the kit's tiny thinkers (their random policy would emit
-    media placeholders); ``None`` for real checkpoints, decoded as released."""
-    from omni_r1_lite.models import suppress_token_ids
+    """`omni_r1_lite.systems.factory.suppress_tokens_for` (tiny thinkers only)."""
+    from omni_r1_lite.systems.factory import suppress_tokens_for as suppress
 
-    tok = processor.tokenizer
-    return suppress_token_ids(tok) if len(tok) < 10_000 else None
+    return suppress(processor)
 
 
 # ----------------------------------------------------------------------------- System 2
 
 
 def resolve_checkpoint(path: str | None, data_dir: str | Path) -> str | None:
-    """A SAM2 checkpoint path: absolute, or relative to ``data_dir`` (or the working folder)."""
-    if path is None:
-        return None
-    for cand in (Path(path), Path(data_dir) / path):
-        if cand.is_file():
-            return str(cand)
-    raise MissingWeightsError(
-        f"SAM2 checkpoint not found: {Path(data_dir) / path} (nor {path}); fetch it with "
-        f"./data_download.sh --data-dir {data_dir} --only {Path(path).stem}"
-    )
+    """A SAM2 checkpoint path (`omni_r1_lite.systems.factory.resolve_sam2_checkpoint`);
+    a missing file raises `MissingWeightsError`."""
+    from omni_r1_lite.systems.factory import resolve_sam2_checkpoint
+
+    return resolve_sam2_checkpoint(path, data_dir, MissingWeightsError)
 
 
 def build_system2(cfg: KitConfig, data_dir: str | Path, model: Any = None, processor: Any = None,
                   device: Any = None) -> Any:
-    """The preset's System 2 (a `DetailSystem`): the OmniSynth stand-in, or grounder + SAM2.
+    """The preset's System 2 (`omni_r1_lite.systems.factory.build_system2`); for ``paper``,
+    ``model`` / ``processor`` default to the preset's base thinker."""
+    from omni_r1_lite.systems.factory import build_system2 as build
 
-    For ``paper``, ``model`` / ``processor`` are the grounder (its adapters are disabled while
-    grounding); ``None`` loads the preset's base thinker.
-    """
-    if cfg.system2.backend == "standin":
-        from omni_r1_lite.systems.standin import OmniSynthStandIn
-
-        return OmniSynthStandIn()
-    if cfg.system2.backend != "paper":
-        raise ValueError(f"unknown System-2 backend {cfg.system2.backend!r} ('standin' or 'paper')")
-    from omni_r1_lite.systems.detail import PaperDetailSystem, QwenGrounder, Sam2Segmenter
-
-    if model is None:
+    if cfg.system2.backend == "paper" and model is None:
         model, processor = load_weights(base_weights(cfg, data_dir), device=device, cfg=cfg)
-    grounder = QwenGrounder(model, processor, max_pixels=cfg.system2.grounding_max_pixels,
-                            suppress_tokens=suppress_tokens_for(processor))
-    segmenter = Sam2Segmenter(cfg.system2.sam2_config, resolve_checkpoint(cfg.system2.sam2_checkpoint, data_dir),
-                              device=device, image_size=cfg.system2.sam2_image_size)
-    return PaperDetailSystem(grounder, segmenter)
+    return build(cfg, model, processor, data_dir, device=device, checkpoint_error=MissingWeightsError)
 
 
 # ----------------------------------------------------------------------------- proposals

@@ -12,9 +12,34 @@ from pathlib import Path
 from omni_r1_lite.config import KitConfig
 
 
-def build_system2(cfg: KitConfig, base_model=None, processor=None, data_dir: str | Path = "data"):
+def suppress_tokens_for(processor) -> list[int] | None:
+    """Special tokens to suppress for the kit's tiny thinkers (their random policy would emit
+    media placeholders); ``None`` for real checkpoints, decoded as released."""
+    from omni_r1_lite.models import suppress_token_ids
+
+    tok = processor.tokenizer
+    return suppress_token_ids(tok) if len(tok) < 10_000 else None
+
+
+def resolve_sam2_checkpoint(path: str | None, data_dir: str | Path, error=FileNotFoundError) -> str | None:
+    """A SAM2 checkpoint path: absolute, or relative to ``data_dir`` (or the working folder).
+    ``None`` means random weights (tests only); a missing file raises ``error`` saying how to fetch it."""
+    if path is None:
+        return None
+    for cand in (Path(path), Path(data_dir) / path):
+        if cand.is_file():
+            return str(cand)
+    raise error(
+        f"SAM2 checkpoint not found: {Path(data_dir) / path} (nor {path}); fetch it with "
+        f"./data_download.sh --data-dir {data_dir} --only {Path(path).stem}"
+    )
+
+
+def build_system2(cfg: KitConfig, base_model=None, processor=None, data_dir: str | Path = "data", device=None,
+                  checkpoint_error=FileNotFoundError):
     """System 2 for a preset: the OmniSynth stand-in, or the paper's grounder (the base model with
-    adapters disabled) + SAM2 (checkpoint under ``data_dir`` when relative; random weights if None)."""
+    adapters disabled while grounding) + SAM2 (checkpoint under ``data_dir`` when relative; random
+    weights if None). The kit's tiny thinkers ground with their special tokens suppressed."""
     s2 = cfg.system2
     if s2.backend == "standin":
         from omni_r1_lite.systems.standin import OmniSynthStandIn
@@ -26,11 +51,10 @@ def build_system2(cfg: KitConfig, base_model=None, processor=None, data_dir: str
         raise ValueError("the paper's System 2 grounds with System 1's base model: pass base_model and processor")
     from omni_r1_lite.systems.detail import PaperDetailSystem, QwenGrounder, Sam2Segmenter
 
-    ckpt = s2.sam2_checkpoint
-    if ckpt is not None and not Path(ckpt).is_absolute():
-        ckpt = str(Path(data_dir) / ckpt)
-    grounder = QwenGrounder(base_model, processor, max_pixels=s2.grounding_max_pixels)
-    segmenter = Sam2Segmenter(s2.sam2_config, checkpoint=ckpt, image_size=s2.sam2_image_size)
+    grounder = QwenGrounder(base_model, processor, max_pixels=s2.grounding_max_pixels,
+                            suppress_tokens=suppress_tokens_for(processor))
+    ckpt = resolve_sam2_checkpoint(s2.sam2_checkpoint, data_dir, checkpoint_error)
+    segmenter = Sam2Segmenter(s2.sam2_config, checkpoint=ckpt, device=device, image_size=s2.sam2_image_size)
     return PaperDetailSystem(grounder, segmenter)
 
 
