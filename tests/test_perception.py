@@ -95,6 +95,18 @@ def test_frame_subset_keeps_every_sound(clips):
     assert perception_text(ann, frames).splitlines()[1].startswith("f4:")
 
 
+def test_labels_replace_frame_numbers_and_must_match(clips):
+    ann = clips[0].annotation
+    frames = [0, 4, 9]
+    labels = ["00:00.00", "00:00.50", "00:01.00"]
+    dated = perception_text(ann, frames, labels=labels).splitlines()
+    plain = perception_text(ann, frames).splitlines()
+    assert [line.split(": ", 1)[0] for line in dated] == labels
+    assert [line.split(": ", 1)[1] for line in dated] == [line.split(": ", 1)[1] for line in plain]
+    with pytest.raises(ValueError, match="2 labels for 3 frames"):
+        perception_text(ann, frames, labels=labels[:2])
+
+
 def test_compact(clips):
     words = [len(line.split()) for c in clips for line in perception_text(c.annotation).splitlines()]
     assert np.mean(words) <= 22

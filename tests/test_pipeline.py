@@ -116,10 +116,30 @@ def test_reasoner_feeds_frames_audio_and_perception(smoke_samples, tiny_thinker_
     text = proc.tokenizer.decode(inputs["input_ids"][0])
     assert "Perception notes" in text and s.expression in text
     assert "<|AUDIO|>" in text and "<|VIDEO|>" in text
+    # each perception line is dated with the timestamp the answer would use for that frame
+    from omni_r1_lite.systems.prompts import index_to_timestamp
+
+    notes = r.perception(s).splitlines()
+    assert [n.split(": ", 1)[0] for n in notes] == [index_to_timestamp(i) for i in range(len(r.sampled_frames(s)))]
     outs = r.generate(s, n=3, do_sample=True, max_new_tokens=12, seed=0)
     assert len(outs) == 3 and all(0 < o.num_tokens <= 12 for o in outs)
     greedy = r.generate(s, n=1, max_new_tokens=12)
     assert greedy[0].text == r.generate(s, n=1, max_new_tokens=12)[0].text
+
+
+def test_tiny_tokenizer_gives_a_word_one_token_wherever_it_stands(tiny_thinker_dir):
+    """The perception track's words are the answer's tokens (a colour after ': ' or '| ' too)."""
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(tiny_thinker_dir)
+
+    def ids(text):
+        return tok(text, add_special_tokens=False)["input_ids"]
+
+    red = ids(" red")
+    assert len(red) == 1
+    for context in ("00:01.50: red square", "f2: green circle | red square", "the red square"):
+        assert red[0] in ids(context), context
 
 
 def test_reasoner_without_perception_or_audio_is_the_paper_prompt(smoke_samples, tiny_thinker_dir):

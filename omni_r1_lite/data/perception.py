@@ -12,7 +12,8 @@ Text format, one line per frame (≈10–20 words)::
 
     f3: red circle large center a7 | blue square small left a2 hidden ; high beep
 
-* ``f<t>``: frame index in the clip; ``none`` when no object is visible;
+* ``f<t>``: frame index in the clip, or the caller's label (System 1 uses the frame's timestamp on
+  its virtual timeline, ``00:01.50``); ``none`` when no object is visible;
 * per visible object (left to right): colour, shape, size class (``small``/``medium``/``large``),
   3x3 grid cell of its visible part (``top-left`` … ``bottom-right``, ``center``), ``a1``–``a9``
   visible area relative to the largest silhouette of its size class (ceil of 9x the ratio), and
@@ -89,10 +90,11 @@ class FramePerception:
     objects: tuple[PerceivedObject, ...]
     sounds: tuple[PerceivedSound, ...]
 
-    def text(self, timing: bool = False) -> str:
+    def text(self, timing: bool = False, label: str | None = None) -> str:
+        """The frame's line; ``label`` replaces the default ``f<frame>`` (e.g. a timestamp)."""
         seen = " | ".join(o.text() for o in self.objects) or "none"
         heard = " ".join(s.text(timing) for s in self.sounds)
-        return f"f{self.frame}: {seen}" + (f" ; {heard}" if heard else "")
+        return f"{label or f'f{self.frame}'}: {seen}" + (f" ; {heard}" if heard else "")
 
 
 def _load(annotation: Mapping[str, Any] | str | Path) -> Mapping[str, Any]:
@@ -148,10 +150,20 @@ def perceive(
 
 
 def perception_text(
-    annotation: Mapping[str, Any] | str | Path, frames: Sequence[int] | None = None, *, timing: bool = False
+    annotation: Mapping[str, Any] | str | Path, frames: Sequence[int] | None = None, *, timing: bool = False,
+    labels: Sequence[str] | None = None,
 ) -> str:
-    """The perception track as text, one line per frame (format in the module docstring)."""
-    return "\n".join(fp.text(timing) for fp in perceive(annotation, frames))
+    """The perception track as text, one line per frame (format in the module docstring).
+
+    ``labels`` (one per frame) replace the ``f<t>`` line labels. System 1 passes the timestamps of
+    its virtual timeline (`omni_r1_lite.systems.prompts.index_to_timestamp`), so each line is
+    dated the way the answer names moments, as a pretrained omni model knows *when* it sees
+    something (Qwen2.5-Omni's time-aligned positions).
+    """
+    lines = perceive(annotation, frames)
+    if labels is not None and len(labels) != len(lines):
+        raise ValueError(f"{len(labels)} labels for {len(lines)} frames")
+    return "\n".join(fp.text(timing, None if labels is None else labels[i]) for i, fp in enumerate(lines))
 
 
 def perception_words() -> list[str]:

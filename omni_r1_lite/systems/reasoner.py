@@ -21,7 +21,7 @@ import numpy as np
 
 from omni_r1_lite.config import System1Config
 from omni_r1_lite.data.schema import Sample
-from omni_r1_lite.systems.prompts import build_system1_messages, sample_frame_indices
+from omni_r1_lite.systems.prompts import build_system1_messages, index_to_timestamp, sample_frame_indices
 
 TINY_MODELS = ("tiny-xs", "tiny-s")
 
@@ -45,8 +45,11 @@ def resolve_system1(name: str, data_dir: str | Path, seed: int = 0) -> str:
         from omni_r1_lite.systems.prompts import tokenizer_corpus
 
         corpus = text_corpus(clips=20)
-        # the folder name covers everything the tokenizer is trained on (OmniSynth text + prompts)
-        digest = hashlib.sha256("\x00".join(corpus + tokenizer_corpus(seed=0)).encode()).hexdigest()[:8]
+        # the folder name covers everything the tokenizer is built from (pre-tokenizer, OmniSynth text, prompts)
+        from omni_r1_lite.models import PRETOKENIZE_PATTERN
+
+        text = "\x00".join([PRETOKENIZE_PATTERN, *corpus, *tokenizer_corpus(seed=0)])
+        digest = hashlib.sha256(text.encode()).hexdigest()[:8]
         out = data_dir / "models" / f"{name}-seed{seed}-{digest}"
         if not (out / "config.json").exists() or not (out / "omni_r1_lite.json").exists():
             build_tiny_thinker(out, corpus, size=name.split("-", 1)[1], seed=seed)
@@ -88,7 +91,9 @@ class GlobalReasoner:
             return None  # real data has no perception track: the model perceives the pixels itself
         from omni_r1_lite.data.perception import perception_text
 
-        return perception_text(ann, frames=self.sampled_frames(sample))
+        frames = self.sampled_frames(sample)
+        # each line dated like the answer's moments: frame i of System 1's video is at i / 2 s
+        return perception_text(ann, frames=frames, labels=[index_to_timestamp(i) for i in range(len(frames))])
 
     def messages(self, sample: Sample, seed: int = 0) -> list[dict[str, Any]]:
         frames = self.sampled_frames(sample)
