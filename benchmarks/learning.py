@@ -2,6 +2,10 @@
 
     python benchmarks/learning.py [--seeds 0 1 2] [--no-perception-seeds 0] [--data-dir DIR] [--out DIR]
 
+A seed whose ``result.json`` is already in ``--out`` is read, not rerun: an interrupted run resumes
+with its finished seeds, and seeds can be spread over processes sharing one ``--out`` (each with
+its own ``--seeds``), then summarised together by a last call naming them all.
+
 The cpu-demo preset (tiny thinker, OmniSynth, stand-in System 2, perception track on). For each seed:
 full-parameter SFT on imperfect targets, then (a) LoRA GRPO, (b) the same number of further SFT
 steps; greedy held-out keyframe quality and J&F of SFT-only, GRPO and continue-SFT on the held-out
@@ -36,9 +40,14 @@ def main(argv=None) -> dict:
     cfg = apply_overrides(get_preset("cpu-demo"), args.set)
     data = Path(args.data_dir or tempfile.mkdtemp(prefix="learning-data-"))
     out = Path(args.out or tempfile.mkdtemp(prefix="learning-"))
-    with_track = [run_seed(cfg, data, out / f"seed{s}", seed=s, max_heldout=args.max_heldout) for s in args.seeds]
-    without = [run_seed(cfg, data, out / f"pixels-seed{s}", seed=s, use_perception=False,
-                        max_heldout=args.max_heldout) for s in args.no_perception_seeds]
+    def seed_run(folder: Path, seed: int, **kw) -> dict:
+        done = folder / "result.json"
+        if done.exists():
+            return json.loads(done.read_text())
+        return run_seed(cfg, data, folder, seed=seed, max_heldout=args.max_heldout, **kw)
+
+    with_track = [seed_run(out / f"seed{s}", s) for s in args.seeds]
+    without = [seed_run(out / f"pixels-seed{s}", s, use_perception=False) for s in args.no_perception_seeds]
     summary = summarise(with_track)
     result = {"perception_track": summary, "target_met": Target().met(summary),
               "heldout_samples": with_track[0]["heldout"], "heldout_clips": with_track[0]["heldout_clips"],

@@ -224,7 +224,7 @@ def _cpu_demo() -> KitConfig:
         system2=System2Config(backend="standin", sam2_image_size=256),
         rewards=RewardConfig(alpha_k_ratio=1.0),
         sft=SFTConfig(max_steps=300, learning_rate=1e-3, per_device_train_batch_size=16),
-        grpo=GRPOConfig(num_generations=8, per_device_prompts=2, max_steps=200, learning_rate=3e-3,
+        grpo=GRPOConfig(num_generations=8, per_device_prompts=4, max_steps=150, learning_rate=1e-3,
                         max_completion_length=96, lora_r=8, lora_alpha=16, gradient_checkpointing=False,
                         lr_scheduler_type="constant", save_steps=50),
         eval=EvalConfig(max_frames=8, batch_size=16),

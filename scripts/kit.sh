@@ -20,5 +20,7 @@ case "$cmd" in
     "$PY" -m ruff check .
     "$PY" -m pytest "$@"
     ;;
-  *) exec "$ROOT/.venv/bin/omni-r1-lite" "$cmd" "$@" ;;
+  # `python -m`, not the console script: the cached environment may have been built from another
+  # clone, and a console script's shebang names the python of the path it was installed from
+  *) exec "$PY" -m omni_r1_lite.cli "$cmd" "$@" ;;
 esac

@@ -2,6 +2,7 @@
 language model only, learning signal, checkpoints that resume to the same adapter, the log."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -180,3 +181,47 @@ def test_log_lines_are_json_with_reward_components(world, tmp_path, monkeypatch)
     line = json.loads((tmp_path / "log" / "train_log.jsonl").read_text().splitlines()[0])
     assert {"reward", "components", "kl", "loss", "completion_length", "seconds"} <= set(line)
     assert np.isfinite(line["loss"])
+
+
+# ----------------------------------------------------------------------------- learning benchmark
+
+
+def _seed_record(seed, sft, grpo, cont):
+    def res(q, jf):
+        return {"quality": q, "jf": jf, "format_ok": 1.0, "n": 10}
+
+    return {"seed": seed, "use_perception": True, "heldout": 10, "heldout_clips": 5, "total_seconds": 1.0,
+            "results": {"sft": res(*sft), "grpo": res(*grpo), "continue-sft": res(*cont)},
+            "config": {"grpo_steps": 1}}
+
+
+def test_learning_summary_and_target():
+    from omni_r1_lite.grpo.experiment import Target, summarise
+
+    met = summarise([_seed_record(0, (0.6, 0.5), (0.7, 0.55), (0.62, 0.52)),
+                     _seed_record(1, (0.6, 0.5), (0.66, 0.53), (0.6, 0.5))])
+    assert met["quality_gain_vs_sft"] == pytest.approx(0.08) and met["jf_gain_vs_continue_sft"] > 0
+    assert Target().met(met)
+    # the quality gain holds but J&F falls below continue-SFT: not met
+    missed = summarise([_seed_record(0, (0.6, 0.5), (0.7, 0.51), (0.62, 0.52))])
+    assert missed["quality_gain_vs_sft"] >= 0.05 and not Target().met(missed)
+
+
+def test_learning_benchmark_reuses_finished_seeds(tmp_path, capsys):
+    """Seeds already in --out are read back, not rerun: the benchmark resumes and can be spread."""
+    import json
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    import learning
+
+    for seed, grpo in ((0, (0.7, 0.55)), (1, (0.5, 0.4))):
+        (tmp_path / f"seed{seed}").mkdir()
+        (tmp_path / f"seed{seed}" / "result.json").write_text(
+            json.dumps(_seed_record(seed, (0.6, 0.5), grpo, (0.6, 0.5))))
+    result = learning.main(["--seeds", "0", "1", "--no-perception-seeds", "--out", str(tmp_path),
+                            "--data-dir", str(tmp_path / "unused")])
+    last = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert last == json.loads(json.dumps(result))
+    assert last["perception_track"]["quality_gain_vs_sft"] == pytest.approx(0.0)
+    assert last["target_met"] is False and not (tmp_path / "unused").exists()
