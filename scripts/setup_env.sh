@@ -31,7 +31,9 @@ install_env() {
   mkdir -p "$(dirname "$ENV_DIR")"
   "$PY" -m venv "$ENV_DIR"
   local pip=("$ENV_DIR/bin/python" -m pip --disable-pip-version-check)
-  "${pip[@]}" install -q "$PIP_PIN"
+  # the build tools first: with --no-build-isolation an sdist (antlr4-python3-runtime) builds with
+  # what is already installed, and a new venv's setuptools 65 has no bdist_wheel without `wheel`
+  "${pip[@]}" install -q "$PIP_PIN" $(grep -E '^(setuptools|wheel)==' "$LOCK")
   # --no-build-isolation: sdists build against what is installed (no second torch download);
   # SAM2_BUILD_CUDA=0: sam2 without its optional CUDA extension (a CPU fallback exists).
   SAM2_BUILD_CUDA=0 "${pip[@]}" install -q --no-build-isolation -r "$LOCK"
