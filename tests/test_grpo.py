@@ -225,3 +225,34 @@ def test_learning_benchmark_reuses_finished_seeds(tmp_path, capsys):
     assert last == json.loads(json.dumps(result))
     assert last["perception_track"]["quality_gain_vs_sft"] == pytest.approx(0.0)
     assert last["target_met"] is False and not (tmp_path / "unused").exists()
+
+
+def test_checkpoints_of_another_start_model_are_set_aside_not_resumed(world, tmp_path, monkeypatch):
+    cfg, samples, path = world
+    first = _trainer(cfg, samples, path, tmp_path / "run", monkeypatch)
+    first.train(max_steps=3)  # save_steps=2: checkpoint-2 stays (the last step is not checkpointed)
+    assert [p.name for p in first.checkpoints()] == ["checkpoint-2"]
+    # the same start model and settings resume
+    again = _trainer(cfg, samples, path, tmp_path / "run", monkeypatch)
+    assert again.set_aside_stale() is None and again.checkpoints()
+    # another warm start (different weights) in the same folder: the old checkpoint is moved, not resumed
+    import omni_r1_lite.grpo.trainer as trainer_mod
+
+    model, proc = load_thinker(path)
+    with torch.no_grad():
+        next(p for n, p in model.named_parameters()).add_(0.01)
+    fp_other = trainer_mod.run_fingerprint(cfg, model, 0)
+    assert fp_other != again.fingerprint
+    other = _trainer(cfg, samples, path, tmp_path / "run", monkeypatch)
+    other.fingerprint = fp_other
+    with pytest.warns(UserWarning, match="another run"):
+        other.train(max_steps=1)
+    stale = tmp_path / "run" / "stale-1"
+    assert (stale / "checkpoint-2" / "trainer_state.pt").exists() and (stale / "train_log.jsonl").exists()
+    assert [r["step"] for r in read_log(tmp_path / "run")] == [1]
+    # a different setting also changes the fingerprint; max_steps does not
+    base, _ = load_thinker(path)
+    fp = trainer_mod.run_fingerprint(cfg, base, 0)
+    assert trainer_mod.run_fingerprint(apply_overrides(cfg, ["grpo.max_steps=99"]), base, 0) == fp
+    assert trainer_mod.run_fingerprint(apply_overrides(cfg, ["grpo.beta=0.1"]), base, 0) != fp
+    assert trainer_mod.run_fingerprint(cfg, base, 1) != fp

@@ -5,7 +5,8 @@ prompt G times — what ``generate(num_return_sequences=G)`` and a plain loss fo
 prompt is run once (the vision and audio towers and the language model's prefill), its key/value
 cache is repeated G times, and only the completions are run per sample:
 
-- `sample_group`: prefill once, then a sampling loop over the repeated cache;
+- `sample_group`: prefill once, then a sampling loop over the repeated cache (reserved up front,
+  so that a decoding step writes in place instead of copying the cache);
 - `completion_logps`: the same for the log-probabilities used by the loss (with gradients: the
   cache is a differentiable function of the LoRA weights) and by the KL reference;
 - `naive_completion_logps`: the repeated-prompt forward, kept as the baseline the tests and
@@ -129,6 +130,54 @@ def _filter_logits(logits: torch.Tensor, temperature: float, top_p: float, top_k
     return logits
 
 
+def _reserve(cache, extra: int) -> None:
+    """Give every full-attention layer of a (prefilled) dynamic cache room for ``extra`` more tokens.
+
+    transformers' ``DynamicLayer`` appends by ``torch.cat``, copying the whole cache at every decoding
+    step (O(L²) for L tokens; on a CPU it was ~80 % of a rollout). A reserved layer writes the new
+    keys and values in place into a buffer allocated once; attention reads the filled part. For
+    decoding without gradients only (`sample_group`): in-place writes would break backward.
+    """
+    from transformers.cache_utils import DynamicLayer
+
+    for layer in getattr(cache, "layers", ()):
+        if type(layer) is DynamicLayer and layer.is_initialized and layer.keys.numel():
+            layer.__class__ = _ReservedLayer
+            layer.reserve(extra)
+
+
+def _reserved_layer_class():
+    from transformers.cache_utils import DynamicLayer
+
+    class ReservedLayer(DynamicLayer):
+        def reserve(self, extra: int) -> None:
+            b, h, n, _ = self.keys.shape
+            self._kbuf = self.keys.new_empty((b, h, n + extra, self.keys.shape[-1]))
+            self._vbuf = self.values.new_empty((b, h, n + extra, self.values.shape[-1]))
+            self._kbuf[:, :, :n] = self.keys
+            self._vbuf[:, :, :n] = self.values
+            self._n = n
+            self.keys, self.values = self._kbuf[:, :, :n], self._vbuf[:, :, :n]
+
+        def update(self, key_states, value_states, *args, **kwargs):
+            m = key_states.shape[-2]
+            if self._n + m > self._kbuf.shape[-2]:  # out of room: grow (rare; never in sample_group)
+                self.reserve(max(m, self._kbuf.shape[-2]))
+            self._kbuf[:, :, self._n:self._n + m] = key_states
+            self._vbuf[:, :, self._n:self._n + m] = value_states
+            self._n += m
+            self.keys, self.values = self._kbuf[:, :, :self._n], self._vbuf[:, :, :self._n]
+            return self.keys, self.values
+
+        def batch_repeat_interleave(self, repeats: int) -> None:
+            raise NotImplementedError("a reserved cache layer is for decoding only")
+
+    return ReservedLayer
+
+
+_ReservedLayer = _reserved_layer_class()
+
+
 @dataclasses.dataclass
 class GroupSample:
     """Completions of P prompts × G samples (rows ordered prompt-major)."""
@@ -145,6 +194,7 @@ def sample_group(model, batch: PromptBatch, g: int, max_new_tokens: int, eos_id:
     """Sample ``g`` completions per prompt with the prompt encoded once (see the module docstring)."""
     device = batch.inputs["input_ids"].device
     cache, logits = prefill(model, batch, g)
+    _reserve(cache, max_new_tokens)
     n = batch.size * g
     attn = batch.inputs["attention_mask"].repeat_interleave(g, 0)
     suppress = torch.tensor(suppress_tokens, device=device) if suppress_tokens else None

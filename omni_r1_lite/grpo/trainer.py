@@ -16,7 +16,9 @@ on each process, G completions each):
 Only LoRA weights train, on the language model's linear layers (the audio and vision towers
 stay frozen). Checkpoints (``checkpoint-<step>/``: PEFT adapter, optimizer, scheduler, step) let a
 killed run resume and end with the same adapter as an uninterrupted one: the samples and the
-sampling noise of step ``s`` are functions of ``(seed, s)`` only. The log is JSONL
+sampling noise of step ``s`` are functions of ``(seed, s)`` only. A checkpoint records a
+fingerprint of the settings and the start model (`run_fingerprint`): one left by another run
+(say, before the SFT warm start was retrained) is moved to ``stale-<n>/``, never resumed. The log is JSONL
 (``train_log.jsonl``): reward components, KL, loss, completion lengths, seconds per phase.
 """
 
@@ -78,6 +80,29 @@ def mixed_precision(cfg: KitConfig) -> str:
     return mp
 
 
+def run_fingerprint(cfg: KitConfig, model, seed: int) -> str:
+    """What a checkpoint must match to be resumed: the settings that shape the run and the start model.
+
+    The GRPO, reward and System-1 settings (not ``max_steps`` or ``save_steps``: a run may be
+    continued to more steps), the dataset, the seed, and a sample of the starting weights (the
+    first 4096 values of the first, middle and last non-LoRA tensors; cheap even for a 7B model),
+    so that a checkpoint left by a run from *another* warm start is never resumed by mistake.
+    """
+    import hashlib
+
+    from omni_r1_lite.config import to_dict
+
+    d = to_dict(cfg)
+    grpo = {k: v for k, v in d["grpo"].items() if k not in ("max_steps", "save_steps")}
+    blob = json.dumps({"grpo": grpo, "rewards": d["rewards"], "system1": d["system1"],
+                       "dataset": d["data"]["dataset"], "seed": seed}, sort_keys=True)
+    h = hashlib.sha256(blob.encode())
+    params = [p for n, p in model.named_parameters() if "lora_" not in n]
+    for p in (params[0], params[len(params) // 2], params[-1]) if params else ():
+        h.update(p.detach().reshape(-1)[:4096].float().cpu().numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
 def _step_seed(seed: int, step: int, salt: int = 0) -> int:
     return int(np.random.SeedSequence([seed, step, salt]).generate_state(1)[0])
 
@@ -133,6 +158,7 @@ class GRPOTrainer:
             cpu=not torch.cuda.is_available())
         processor.tokenizer.padding_side = "left"
         self.processor = processor
+        self.fingerprint = run_fingerprint(cfg, model, seed)
         model = add_lora(model, cfg, seed)
         if self.g.gradient_checkpointing and torch.cuda.is_available():
             model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
@@ -268,7 +294,7 @@ class GRPOTrainer:
             shutil.rmtree(tmp, ignore_errors=True)
             self.policy.save_pretrained(tmp / "adapter")
             torch.save({"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
-                        "step": step, "seed": self.seed}, tmp / "trainer_state.pt")
+                        "step": step, "seed": self.seed, "fingerprint": self.fingerprint}, tmp / "trainer_state.pt")
             shutil.rmtree(path, ignore_errors=True)
             tmp.rename(path)  # a checkpoint appears whole or not at all
         self.accelerator.wait_for_everyone()
@@ -284,6 +310,38 @@ class GRPOTrainer:
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         return int(state["step"])
+
+    def _checkpoint_fingerprint(self, path: Path) -> str | None:
+        try:
+            return torch.load(path / "trainer_state.pt", weights_only=False).get("fingerprint")
+        except Exception:  # an unreadable state: not this run's
+            return None
+
+    def set_aside_stale(self) -> Path | None:
+        """Move checkpoints (and the log) that another run left in ``out_dir`` into ``stale-<n>/``.
+
+        A checkpoint is this run's when its fingerprint (`run_fingerprint`) matches; anything else
+        (another warm start, other settings, a checkpoint from an older kit) is kept, not resumed.
+        Returns the folder they went to, or None when there was nothing stale.
+        """
+        ckpts = self.checkpoints()
+        if not ckpts or all(self._checkpoint_fingerprint(c) == self.fingerprint for c in ckpts):
+            return None
+        n = 1
+        while (self.out_dir / f"stale-{n}").exists():
+            n += 1
+        dest = self.out_dir / f"stale-{n}"
+        if self.accelerator.is_main_process:
+            dest.mkdir()
+            for item in [*ckpts, self.out_dir / LOG_NAME, self.out_dir / "adapter"]:
+                if item.exists():
+                    shutil.move(str(item), str(dest / item.name))
+            import warnings
+
+            warnings.warn(f"{self.out_dir} held checkpoints of another run (other start model or settings): "
+                          f"moved to {dest}; training starts from step 0", stacklevel=2)
+        self.accelerator.wait_for_everyone()
+        return dest
 
     def _trim_log(self, last_step: int) -> None:
         log = self.out_dir / LOG_NAME
@@ -306,6 +364,8 @@ class GRPOTrainer:
         """
         max_steps = self.g.max_steps if max_steps is None else max_steps
         start = 0
+        if resume:
+            self.set_aside_stale()
         if resume and self.checkpoints():
             start = self.load_checkpoint(self.checkpoints()[-1])
         self._trim_log(start)
