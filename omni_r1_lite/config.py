@@ -57,6 +57,8 @@ class DataConfig:
     synth_train_clips: int = _f(400, "OmniSynth clips in the train split.")
     synth_eval_clips: int = _f(100, "OmniSynth clips in each of the seen / unseen / null splits.")
     synth_num_frames: int = _f(10, "Frames per OmniSynth clip (RefAVS has 10: one per second).")
+    synth_seconds_per_frame: float = _f(1.0, "Seconds between OmniSynth frames (RefAVS: 1). 0.5 matches System 1's "
+                                             "2 fps timeline and halves the audio tokens (25 per second).")
     train_splits: tuple[str, ...] = _f(("train",), "Splits used for training.")
     eval_splits: tuple[str, ...] = _f(("test_s", "test_u", "test_n"), "Splits scored by evaluation.")
     max_eval_samples: int | None = _f(None, "Cap on evaluated samples per split (None: all).")
@@ -73,6 +75,8 @@ class System1Config:
     frame_max_pixels: int = _f(128 * 28 * 28, "Per-frame pixel budget of the low-res frames (paper: 128·28·28).")
     template: str = _f("forcing", "Prompt template: 'forcing' (paper Fig. 3), 'no_hint', or 'compact' (CPU).")
     use_perception: bool = _f(False, "Append OmniSynth's perception track to the prompt (CPU presets only).")
+    perception_layout: str = _f("objects", "Perception track as one line per 'objects' track (a tiny model copies "
+                                           "keyframes from it) or one line per 'frames'.")
     with_audio: bool = _f(False, "VOS prompts also carry the soundtrack (OmniSynth's audio-visual expressions).")
     max_keyframes: int = _f(4, "Keyframes kept from an answer (K0 = 4 in the paper).")
     dtype: str = _f("auto", "'auto' (bf16 on GPU, fp32 on CPU), 'bfloat16', 'float16' or 'float32'.")
@@ -197,8 +201,9 @@ def _smoke() -> KitConfig:
         name="smoke",
         description="CI: every notebook in seconds on a CPU; tiny models, a handful of OmniSynth clips.",
         requirements=Requirements(device="cpu", min_ram_gb=4, est_minutes=5),
-        data=DataConfig(synth_train_clips=8, synth_eval_clips=4, synth_num_frames=8, max_eval_samples=4),
-        system1=System1Config(model="tiny-xs", max_frames=8, min_frames=8, frame_max_pixels=112 * 112,
+        data=DataConfig(synth_train_clips=8, synth_eval_clips=4, synth_num_frames=8, synth_seconds_per_frame=0.5,
+                        max_eval_samples=4),
+        system1=System1Config(model="tiny-xs", max_frames=8, min_frames=8, frame_max_pixels=84 * 112,
                               use_perception=True, with_audio=True, template="compact"),
         system2=System2Config(backend="standin", sam2_image_size=256),
         sft=SFTConfig(max_steps=4, per_device_train_batch_size=4),
@@ -218,8 +223,9 @@ def _cpu_demo() -> KitConfig:
         description="The embedded default: OmniSynth + a tiny thinker, SFT warm start then GRPO on 2 CPU cores.",
         seeds=(0, 1, 2),
         requirements=Requirements(device="cpu", min_ram_gb=8, est_minutes=30),
-        data=DataConfig(synth_train_clips=400, synth_eval_clips=100, synth_num_frames=8, max_eval_samples=60),
-        system1=System1Config(model="tiny-s", max_frames=8, min_frames=8, frame_max_pixels=112 * 112,
+        data=DataConfig(synth_train_clips=400, synth_eval_clips=100, synth_num_frames=8, synth_seconds_per_frame=0.5,
+                        max_eval_samples=60),
+        system1=System1Config(model="tiny-s", max_frames=8, min_frames=8, frame_max_pixels=84 * 112,
                               use_perception=True, with_audio=True, template="compact"),
         system2=System2Config(backend="standin", sam2_image_size=256),
         rewards=RewardConfig(alpha_k_ratio=1.0),

@@ -12,6 +12,8 @@ truth, then GRPO improves on it. Three pieces:
     (`target_area`):
 
     - ``"oracle"``: `oracle_keyframes` (largest, spread out);
+    - ``"random"``: no keyframe label at all — ``k`` distinct frames drawn at random from the
+      ``N`` (the think still says the target is visible);
     - ``"random-visible"``: the CPU calibration's *imperfect* labels — ``k`` frames drawn at
       random among the frames where the target is visible (fewer if fewer are visible);
     - a null expression (nothing to see) or a target never visible in the sampled frames gets
@@ -73,7 +75,7 @@ from omni_r1_lite.data.keyframes import oracle_keyframes, target_area, uniform_k
 from omni_r1_lite.data.schema import Sample
 from omni_r1_lite.systems.prompts import DEFAULT_KEYFRAMES, format_avs_answer, format_vos_answer
 
-NOISE_KINDS = ("oracle", "random-visible")
+NOISE_KINDS = ("oracle", "random-visible", "random")
 SFT_LOG = "sft_log.jsonl"
 SFT_SUMMARY = "sft_summary.json"
 WARMUP_STEPS = 20
@@ -167,7 +169,9 @@ def sft_target(
     k = min(_num_keyframes(pipeline_or_reasoner), len(frames))
     area = sampled_target_area(sample, frames)
     keys: list[int] = []
-    if not sample.is_null and (area > 0).any():
+    if noise == "random" and not sample.is_null and (area > 0).any():
+        keys = visible_keyframes(np.ones(len(frames)), k, _as_rng(rng))  # any k frames: no keyframe label
+    elif not sample.is_null and (area > 0).any():
         keys = oracle_keyframes(area, k) if noise == "oracle" else visible_keyframes(area, k, _as_rng(rng))
     if not keys:
         keys = uniform_keyframes(len(frames), k)

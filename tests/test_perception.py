@@ -142,3 +142,72 @@ def test_flags():
         ]}],
     }
     assert perception_text(ann) == "f0: red star small bottom-right a4 hidden"
+
+
+# ----------------------------------------------------------------------------- the object-track layout
+
+
+def test_object_layout_holds_the_same_facts(clips):
+    """Every (object, frame) perception of the per-frame layout appears once in its object's track,
+    in frame order; tracks start in order of first appearance; every sound is on the heard line."""
+    from omni_r1_lite.data.perception import object_tracks
+
+    for clip in clips:
+        ann = clip.annotation
+        frames = perceive(ann)
+        tracks = object_tracks(ann)
+        per_frame = sorted((t, o.text()) for t, fp in enumerate(frames) for o in fp.objects)
+        per_track = sorted((i, f"{tr.colour} {tr.shape} {tr.size} " + " ".join(
+            [o.position, f"a{o.area}", *o.flags])) for tr in tracks for i, o in tr.entries)
+        ids = {o["id"]: (o["colour"], o["shape"]) for o in ann["objects"]}
+        assert all(ids[tr.object_id] == (tr.colour, tr.shape) for tr in tracks)
+        assert per_track == per_frame
+        for tr in tracks:
+            assert [i for i, _ in tr.entries] == sorted({i for i, _ in tr.entries})
+        firsts = [tr.entries[0][0] for tr in tracks]
+        assert firsts == sorted(firsts)
+        assert len({(tr.colour, tr.shape) for tr in tracks}) == len(tracks)  # one line per object
+        text = perception_text(ann, layout="objects")
+        lines = text.splitlines()
+        heard = [ln for ln in lines if ln.startswith("heard: ")]
+        n_sounds = sum(len(fp.sounds) for fp in frames)
+        assert len(heard) == (1 if n_sounds else 0) and len(lines) == len(tracks) + len(heard)
+        if heard:
+            entries = heard[0][len("heard: "):].split(" | ")
+            assert len(entries) == n_sounds
+            assert all(set(e.split()[:2]) <= SOUND_WORDS and re.fullmatch(r"f\d+", e.split()[2]) for e in entries)
+
+
+def test_object_layout_never_the_answer_and_label_last(clips):
+    for clip in clips:
+        ann = clip.annotation
+        labels = [f"00:0{t // 2}.{'50' if t % 2 else '00'}" for t in range(ann["num_frames"])]
+        text = perception_text(ann, labels=labels, layout="objects")
+        lower = text.lower()
+        assert "the " not in lower and "target" not in lower and "object" not in lower
+        for e in ann["expressions"]:
+            assert e["exp"] not in text and e["literal"] not in text and e["uid"] not in text
+        for line in text.splitlines():
+            for entry in line.split(": ", 1)[1].split(" | "):
+                assert entry.split()[-1] in labels  # the frame's label ends each entry
+    with pytest.raises(ValueError, match="layout"):
+        perception_text(clips[0].annotation, layout="tracks")
+
+
+def test_object_layout_example():
+    ann = {
+        "num_frames": 2, "width": 90, "height": 90, "seconds_per_frame": 1.0,
+        "objects": [{"id": 0, "colour": "red", "shape": "star", "size": "small", "ref_area": 100},
+                    {"id": 1, "colour": "blue", "shape": "circle", "size": "large", "ref_area": 100}],
+        "frames": [{"t": 0, "time": 0.0, "objects": [
+            {"id": 0, "visible_area": 0, "onscreen_area": 0, "full_area": 90, "visible_box": None},
+            {"id": 1, "visible_area": 90, "onscreen_area": 90, "full_area": 90, "visible_box": [0, 0, 9, 9]}]},
+            {"t": 1, "time": 1.0, "objects": [
+                {"id": 0, "visible_area": 40, "onscreen_area": 90, "full_area": 90, "visible_box": [60, 60, 70, 70]},
+                {"id": 1, "visible_area": 90, "onscreen_area": 90, "full_area": 90, "visible_box": [40, 40, 49, 49]}]}],
+        "sounds": [{"object": 0, "pitch": "high", "timbre": "click", "start": 1.2, "end": 1.5, "frame": 1}],
+    }
+    assert perception_text(ann, layout="objects", labels=["00:00.00", "00:00.50"]) == (
+        "- blue circle large: top-left a9 00:00.00 | center a9 00:00.50\n"
+        "- red star small: bottom-right a4 hidden 00:00.50\n"
+        "heard: high click 00:00.50")

@@ -89,6 +89,22 @@ def test_targets_oracle_random_visible_null_and_avs(world):
     assert parse_avs_answer(sft.sft_target(avs, pipe)).descriptions == (s.meta["literal"],)
 
 
+def test_random_targets_ignore_visibility(world):
+    pipe = Pipeline(detail=None, max_frames=8)
+    rng = np.random.default_rng(0)
+    drawn = []
+    for _ in range(20):
+        for s in world["train"]:
+            plan = parse_vos_answer(sft.sft_target(s, pipe, "random", rng), num_frames=8)
+            assert plan.ok and len(set(plan.keyframes)) == 4 and list(plan.keyframes) == sorted(plan.keyframes)
+            assert set(plan.descriptions) == {s.meta["literal"]}
+            drawn.append((s, plan.keyframes))
+    # some draws land on frames where the target is not visible: the label says nothing about keyframes
+    assert any(not all(target_area(s)[list(k)] > 0) for s, k in drawn)
+    with pytest.raises(ValueError, match="noise must be one of"):
+        sft.sft_target(world["train"][0], pipe, "uniformly")
+
+
 def test_targets_on_real_style_samples_use_masks_and_the_expression(world):
     """No annotation and no literal (RefAVS / ReVOS): areas from the GT masks, description = expression."""
     pipe = Pipeline(detail=None, max_frames=8)

@@ -38,6 +38,7 @@ def omnisynth_config(cfg: KitConfig):
         clips={"train": cfg.data.synth_train_clips, "val": max(2, n // 4), "seen": n, "unseen": n,
                "null": max(1, n // 2)},
         num_frames=cfg.data.synth_num_frames,
+        seconds_per_frame=cfg.data.synth_seconds_per_frame,
     )
 
 

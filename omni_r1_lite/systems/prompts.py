@@ -426,6 +426,7 @@ def tokenizer_corpus(seed: int = 0, repeats: int = 8) -> list[str]:
             out.append(avs_prompt_text(desc, audio_seconds=rng.choice([2, 4, 10]), template=template))
         for style in GROUNDING_STYLES:
             out.append(grounding_prompt_text(desc, style))
+        out.append(PERCEPTION_HEADER.strip())
     for _ in range(repeats):
         out.extend(index_to_timestamp(i) for i in range(MAX_FRAMES))
         desc = " ".join(rng.choice(_CORPUS_WORDS) for _ in range(3))

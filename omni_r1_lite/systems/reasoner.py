@@ -93,7 +93,8 @@ class GlobalReasoner:
 
         frames = self.sampled_frames(sample)
         # each line dated like the answer's moments: frame i of System 1's video is at i / 2 s
-        return perception_text(ann, frames=frames, labels=[index_to_timestamp(i) for i in range(len(frames))])
+        return perception_text(ann, frames=frames, labels=[index_to_timestamp(i) for i in range(len(frames))],
+                               layout=self.cfg.perception_layout)
 
     def messages(self, sample: Sample, seed: int = 0) -> list[dict[str, Any]]:
         frames = self.sampled_frames(sample)

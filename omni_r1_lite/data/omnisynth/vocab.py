@@ -77,7 +77,8 @@ def text_corpus(config: OmniSynthConfig | None = None, clips: int = 20) -> list[
     for split in SPLITS:
         for i in range(clips):
             ann = make_clip(config, split, i).annotation
-            out.extend(perception_text(ann).split("\n"))
+            for layout in ("frames", "objects"):
+                out.extend(perception_text(ann, layout=layout).split("\n"))
             for e in ann["expressions"]:
                 out.extend([e["exp"], e["literal"]])
     return out
