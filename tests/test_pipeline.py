@@ -119,8 +119,14 @@ def test_reasoner_feeds_frames_audio_and_perception(smoke_samples, tiny_thinker_
     # each perception line is dated with the timestamp the answer would use for that frame
     from omni_r1_lite.systems.prompts import index_to_timestamp
 
+    assert cfg.perception_layout == "objects"
     notes = r.perception(s).splitlines()
-    assert [n.split(": ", 1)[0] for n in notes] == [index_to_timestamp(i) for i in range(len(r.sampled_frames(s)))]
+    labels = {index_to_timestamp(i) for i in range(len(r.sampled_frames(s)))}
+    assert notes[-1].startswith("heard") and all(n.startswith("- ") for n in notes[:-1])
+    # one line per object track; every entry ends with the label of a sampled frame
+    for line in notes[:-1]:
+        entries = line.split(": ", 1)[1].split(" | ")
+        assert entries and all(e.rsplit(" ", 1)[-1] in labels for e in entries), line
     outs = r.generate(s, n=3, do_sample=True, max_new_tokens=12, seed=0)
     assert len(outs) == 3 and all(0 < o.num_tokens <= 12 for o in outs)
     greedy = r.generate(s, n=1, max_new_tokens=12)
