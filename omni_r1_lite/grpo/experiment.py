@@ -3,7 +3,8 @@
 For one seed (`run_seed`):
 
 1. build the tiny thinker (seeded) and train it with full-parameter SFT on *imperfect* targets
-   (``cfg.sft.target_noise``: keyframes drawn at random among frames where the target is visible);
+   (``cfg.sft.target_noise``; ``cpu-demo``: ``"random"``, any frames, no keyframe label — SFT
+   teaches the format and the rewrite, the keyframes are left to GRPO);
 2. **SFT-only**: greedy held-out keyframe quality and J&F (`omni_r1_lite.grpo.heldout`);
 3. **GRPO**: LoRA GRPO from the SFT model for ``cfg.grpo.max_steps`` steps;
 4. **continue-SFT**: the SFT model trained ``cfg.grpo.max_steps`` more SFT steps on the same kind
