@@ -141,6 +141,9 @@ def write_report(run, results: list[NotebookRun]) -> Path:
     if results.exists():
         lines += ["", "## Results", "", results.read_text().strip()]
     metrics = run.metrics()
+    order = expected_order(metrics, cfg.data.dataset)
+    if order:
+        lines += ["", order]
     if metrics:
         lines += ["", "## Metrics", "", "```json", json.dumps(metrics, indent=2, sort_keys=True), "```"]
     figures = sorted((run.path / "figures").glob("*.png"))
@@ -149,6 +152,25 @@ def write_report(run, results: list[NotebookRun]) -> Path:
     path = run.path / "report.md"
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def expected_order(metrics: dict[str, Any], dataset: str) -> str | None:
+    """One line saying whether the evaluation shows GRPO > SFT > uniform (J&F over every evaluated
+    sample, notebook 05), the order the kit's OmniSynth reproduction is meant to show; ``None``
+    when the evaluation did not record all three.
+
+    >>> expected_order({"evaluation": {"jf_all_splits": {"uniform": 50.0, "sft": 55.0, "grpo": 56.5}}}, "omnisynth")
+    '**GRPO > SFT > uniform** (J&F, all evaluated samples): holds — uniform 50.0, SFT 55.0, GRPO 56.5.'
+    >>> expected_order({"evaluation": {"jf_all_splits": {"uniform": 50.0, "sft": 55.0, "grpo": 54.0}}}, "omnisynth")
+    '**GRPO > SFT > uniform** (J&F, all evaluated samples): does not hold — uniform 50.0, SFT 55.0, GRPO 54.0.'
+    """
+    jf = (metrics.get("evaluation") or {}).get("jf_all_splits") or {}
+    if not all(k in jf for k in ("uniform", "sft", "grpo")):
+        return None
+    holds = jf["grpo"] > jf["sft"] > jf["uniform"]
+    where = "" if dataset == "omnisynth" else f" on {dataset}"
+    return (f"**GRPO > SFT > uniform** (J&F, all evaluated samples{where}): {'holds' if holds else 'does not hold'}"
+            f" — uniform {jf['uniform']}, SFT {jf['sft']}, GRPO {jf['grpo']}.")
 
 
 def start(preset: str, run_dir: str = "", data_dir: str = ""):
