@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -124,9 +124,33 @@ def reproduce(preset: str, run_dir: str | os.PathLike, data_dir: str | os.PathLi
     return results
 
 
+def notebook_history(run, results: list[NotebookRun]) -> list[NotebookRun]:
+    """Every notebook run into this run folder, the latest run of each, in notebook order.
+
+    ``reproduce --only 05`` after a full reproduction reruns one notebook; the report must still list
+    the others (and their times) rather than forget them. Kept in ``notebook_runs.json``.
+    """
+    path = run.path / "notebook_runs.json"
+    known: dict[str, NotebookRun] = {}
+    if path.exists():
+        try:
+            known = {d["notebook"]: NotebookRun(**d) for d in json.loads(path.read_text())}
+        except (ValueError, TypeError, KeyError):
+            known = {}
+    known.update({r.notebook: r for r in results})
+    order = {info.file: i for i, info in enumerate(NOTEBOOKS)}
+    merged = sorted(known.values(), key=lambda r: (order.get(r.notebook, len(order)), r.notebook))
+    path.write_text(json.dumps([asdict(r) for r in merged], indent=1))
+    return merged
+
+
 def write_report(run, results: list[NotebookRun]) -> Path:
-    """``report.md``: what ran, how long, the metrics recorded, and what is not there yet."""
+    """``report.md``: what ran, how long, the metrics recorded, and what is not there yet.
+
+    Notebooks run into the same folder by an earlier call are listed too (`notebook_history`).
+    """
     cfg = run.config()
+    results = notebook_history(run, results)
     lines = [f"# omni-r1-lite reproduction — preset `{cfg.name}`", "", cfg.description, "",
              "| notebook | status | seconds |", "|---|---|---|"]
     for r in results:
@@ -155,22 +179,31 @@ def write_report(run, results: list[NotebookRun]) -> Path:
 
 
 def expected_order(metrics: dict[str, Any], dataset: str) -> str | None:
-    """One line saying whether the evaluation shows GRPO > SFT > uniform (J&F over every evaluated
-    sample, notebook 05), the order the kit's OmniSynth reproduction is meant to show; ``None``
-    when the evaluation did not record all three.
+    """One line saying whether the evaluation shows GRPO > SFT > uniform, the order the kit's
+    OmniSynth reproduction is meant to show: J&F over the samples whose target is there (the paper's
+    seen/unseen J&F; notebook 05's ``jf_target``), with the null samples on which nothing was
+    segmented beside it. ``None`` when the evaluation did not record all three.
 
-    >>> expected_order({"evaluation": {"jf_all_splits": {"uniform": 50.0, "sft": 55.0, "grpo": 56.5}}}, "omnisynth")
-    '**GRPO > SFT > uniform** (J&F, all evaluated samples): holds — uniform 50.0, SFT 55.0, GRPO 56.5.'
-    >>> expected_order({"evaluation": {"jf_all_splits": {"uniform": 50.0, "sft": 55.0, "grpo": 54.0}}}, "omnisynth")
-    '**GRPO > SFT > uniform** (J&F, all evaluated samples): does not hold — uniform 50.0, SFT 55.0, GRPO 54.0.'
+    >>> m = {"evaluation": {"jf_target": {"uniform": 50.0, "sft": 55.0, "grpo": 56.5},
+    ...                     "null_empty": {"uniform": 100.0, "sft": 80.0, "grpo": 75.0}}}
+    >>> print(expected_order(m, "omnisynth"))
+    **GRPO > SFT > uniform** (J&F where the target is there): holds — uniform 50.0, SFT 55.0, GRPO 56.5. Null clips segmented as empty: uniform 100.0 %, SFT 80.0 %, GRPO 75.0 %.
+    >>> m["evaluation"]["jf_target"]["grpo"] = 54.0
+    >>> "does not hold" in expected_order(m, "revos")
+    True
     """
-    jf = (metrics.get("evaluation") or {}).get("jf_all_splits") or {}
-    if not all(k in jf for k in ("uniform", "sft", "grpo")):
+    ev = metrics.get("evaluation") or {}
+    jf, null = ev.get("jf_target") or {}, ev.get("null_empty") or {}
+    names = {"uniform": "uniform", "sft": "SFT", "grpo": "GRPO"}
+    if not all(jf.get(k) is not None for k in names):
         return None
     holds = jf["grpo"] > jf["sft"] > jf["uniform"]
-    where = "" if dataset == "omnisynth" else f" on {dataset}"
-    return (f"**GRPO > SFT > uniform** (J&F, all evaluated samples{where}): {'holds' if holds else 'does not hold'}"
-            f" — uniform {jf['uniform']}, SFT {jf['sft']}, GRPO {jf['grpo']}.")
+    where = "" if dataset == "omnisynth" else f", {dataset}"
+    line = (f"**GRPO > SFT > uniform** (J&F where the target is there{where}): "
+            f"{'holds' if holds else 'does not hold'} — " + ", ".join(f"{v} {jf[k]}" for k, v in names.items()) + ".")
+    if all(null.get(k) is not None for k in names):
+        line += " Null clips segmented as empty: " + ", ".join(f"{v} {null[k]} %" for k, v in names.items()) + "."
+    return line
 
 
 def start(preset: str, run_dir: str = "", data_dir: str = ""):

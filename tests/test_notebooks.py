@@ -90,3 +90,20 @@ def test_reproduce_writes_report_and_run_record(smoke_run):
     versions = json.loads((run_dir / "versions.json").read_text())
     assert versions["packages"]["torch"]
     assert "setup" in json.loads((run_dir / "metrics.json").read_text())
+
+
+def test_report_keeps_notebooks_run_earlier_into_the_same_folder(tmp_path):
+    """`reproduce --only 05` after a full run: the report still lists 00-04 with their times."""
+    from types import SimpleNamespace
+
+    from omni_r1_lite.notebook import NotebookRun, notebook_history
+
+    run = SimpleNamespace(path=tmp_path)
+    first = [NotebookRun(info.file, "ok", 10.0 + i) for i, info in enumerate(NOTEBOOKS)]
+    assert [r.notebook for r in notebook_history(run, first)] == [i.file for i in NOTEBOOKS]
+    last = NOTEBOOKS[-1].file
+    merged = notebook_history(run, [NotebookRun(last, "failed", 3.0, error="boom")])
+    assert [r.notebook for r in merged] == [i.file for i in NOTEBOOKS]
+    assert merged[0].seconds == 10.0 and merged[-1].status == "failed" and merged[-1].seconds == 3.0
+    (tmp_path / "notebook_runs.json").write_text("not json")  # a damaged record is replaced, not fatal
+    assert [r.notebook for r in notebook_history(run, first[:1])] == [NOTEBOOKS[0].file]

@@ -39,6 +39,22 @@ def per_type(records: Sequence[dict]) -> dict[str, float]:
     return {t: float(np.mean(v)) for t, v in sorted(acc.items())}
 
 
+def target_and_null(records: Sequence[dict]) -> dict[str, float | None]:
+    """The paper's split of the score: J&F (%) over samples whose target is there, and, apart, the
+    share (%) of null samples on which nothing was segmented (J&F of an empty prediction is 100).
+
+    Averaging the two would reward a method that never finds anything on the null clips.
+
+    >>> target_and_null([{"type": "referring", "JF": 0.5}, {"type": "reasoning", "JF": 0.7},
+    ...                  {"type": "null", "JF": 1.0}, {"type": "null", "JF": 0.0}])
+    {'jf': 60.0, 'null_empty': 50.0}
+    """
+    present = [r["JF"] for r in records if r["type"] != "null"]
+    null = [r["JF"] for r in records if r["type"] == "null"]
+    return {"jf": round(100 * float(np.mean(present)), 1) if present else None,
+            "null_empty": round(100 * float(np.mean([v >= 1.0 for v in null])), 1) if null else None}
+
+
 def best_and_worst(records: Sequence[dict], k: int = 2) -> tuple[list[dict], list[dict]]:
     """The ``k`` best and ``k`` worst non-null samples by J&F."""
     scored = sorted((r for r in records if r["type"] != "null"), key=lambda r: r["JF"])
