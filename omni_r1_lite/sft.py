@@ -155,8 +155,8 @@ def sft_target(
         pipeline_or_reasoner: anything with ``sampled_frames(sample)`` (a `GlobalReasoner` or a
             `Pipeline`): the frames System 1 is shown. Its ``cfg.max_keyframes`` /
             ``max_keyframes`` sets ``k`` (default 4).
-        noise: ``"oracle"`` or ``"random-visible"``.
-        rng: a numpy ``Generator``, a ``random.Random`` or a seed (only ``random-visible`` draws).
+        noise: ``"oracle"``, ``"random-visible"`` or ``"random"``.
+        rng: a numpy ``Generator``, a ``random.Random`` or a seed (only the random kinds draw).
 
     Returns the completion text without EOS (the collator appends ``<|im_end|>``).
     """
@@ -169,10 +169,13 @@ def sft_target(
     k = min(_num_keyframes(pipeline_or_reasoner), len(frames))
     area = sampled_target_area(sample, frames)
     keys: list[int] = []
-    if noise == "random" and not sample.is_null and (area > 0).any():
-        keys = visible_keyframes(np.ones(len(frames)), k, _as_rng(rng))  # any k frames: no keyframe label
-    elif not sample.is_null and (area > 0).any():
-        keys = oracle_keyframes(area, k) if noise == "oracle" else visible_keyframes(area, k, _as_rng(rng))
+    if not sample.is_null and (area > 0).any():
+        if noise == "oracle":
+            keys = oracle_keyframes(area, k)
+        elif noise == "random":  # any k frames: no keyframe label
+            keys = visible_keyframes(np.ones(len(frames)), k, _as_rng(rng))
+        else:
+            keys = visible_keyframes(area, k, _as_rng(rng))
     if not keys:
         keys = uniform_keyframes(len(frames), k)
         think = f"{literal} is not in the video" if sample.is_null else f"{literal} is hard to see"

@@ -236,14 +236,15 @@ def perception_text(
     """
     if layout not in LAYOUTS:
         raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
-    lines = perceive(annotation, frames)
+    ann = _load(annotation)  # read once: `perceive` and `object_tracks` both take the mapping
+    lines = perceive(ann, frames)
     if labels is not None and len(labels) != len(lines):
         raise ValueError(f"{len(labels)} labels for {len(lines)} frames")
     if layout == "frames":
         return "\n".join(fp.text(timing, None if labels is None else labels[i]) for i, fp in enumerate(lines))
     names = list(labels) if labels is not None else [f"f{fp.frame}" for fp in lines]
     out = [track.text(names, one_line=layout == "objects")
-           for track in object_tracks(annotation, [fp.frame for fp in lines])]
+           for track in object_tracks(ann, [fp.frame for fp in lines])]
     heard = [f"{s.text(timing)} {names[i]}" for i, fp in enumerate(lines) for s in fp.sounds]
     if heard:
         out.append("heard: " + " | ".join(heard))
