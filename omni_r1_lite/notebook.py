@@ -181,13 +181,19 @@ def write_report(run, results: list[NotebookRun]) -> Path:
 def expected_order(metrics: dict[str, Any], dataset: str) -> str | None:
     """One line saying whether the evaluation shows GRPO > SFT > uniform, the order the kit's
     OmniSynth reproduction is meant to show: J&F over the samples whose target is there (the paper's
-    seen/unseen J&F; notebook 05's ``jf_target``), with the null samples on which nothing was
-    segmented beside it. ``None`` when the evaluation did not record all three.
+    seen/unseen J&F; notebook 05's ``jf_target``), with the paired differences and their bootstrap
+    intervals (``paired``, `omni_r1_lite.evaluation.analysis.paired_difference`) when recorded, and
+    the null samples on which nothing was segmented beside it. ``None`` when the evaluation did not
+    record all three.
 
     >>> m = {"evaluation": {"jf_target": {"uniform": 50.0, "sft": 55.0, "grpo": 56.5},
     ...                     "null_empty": {"uniform": 100.0, "sft": 80.0, "grpo": 75.0}}}
     >>> print(expected_order(m, "omnisynth"))
     **GRPO > SFT > uniform** (J&F where the target is there): holds — uniform 50.0, SFT 55.0, GRPO 56.5. Null clips segmented as empty: uniform 100.0 %, SFT 80.0 %, GRPO 75.0 %.
+    >>> m["evaluation"]["paired"] = {"grpo-sft": {"diff": 1.5, "low": -0.4, "high": 3.3, "n": 529},
+    ...                              "sft-uniform": {"diff": 5.0, "low": 2.1, "high": 7.8, "n": 529}}
+    >>> print(expected_order(m, "omnisynth").split("holds — ")[1].split(" Null")[0])
+    uniform 50.0, SFT 55.0, GRPO 56.5. Paired differences with 95 % bootstrap intervals: GRPO − SFT +1.5 (-0.4 to +3.3); SFT − uniform +5.0 (+2.1 to +7.8) points over 529 samples — an interval that reaches zero means that step of the order is within chance.
     >>> m["evaluation"]["jf_target"]["grpo"] = 54.0
     >>> "does not hold" in expected_order(m, "revos")
     True
@@ -201,6 +207,15 @@ def expected_order(metrics: dict[str, Any], dataset: str) -> str | None:
     where = "" if dataset == "omnisynth" else f", {dataset}"
     line = (f"**GRPO > SFT > uniform** (J&F where the target is there{where}): "
             f"{'holds' if holds else 'does not hold'} — " + ", ".join(f"{v} {jf[k]}" for k, v in names.items()) + ".")
+    paired = ev.get("paired") or {}
+    diffs = [(label, paired[key]) for key, label in (("grpo-sft", "GRPO − SFT"), ("sft-uniform", "SFT − uniform"))
+             if paired.get(key)]
+    if diffs:
+        line += (" Paired differences with 95 % bootstrap intervals: "
+                 + "; ".join(f"{label} {d['diff']:+.1f} ({d['low']:+.1f} to {d['high']:+.1f})" for label, d in diffs)
+                 + f" points over {diffs[0][1]['n']} samples"
+                 + (" — both above zero." if len(diffs) == 2 and all(d["low"] > 0 for _, d in diffs)
+                    else " — an interval that reaches zero means that step of the order is within chance."))
     if all(null.get(k) is not None for k in names):
         line += " Null clips segmented as empty: " + ", ".join(f"{v} {null[k]} %" for k, v in names.items()) + "."
     return line

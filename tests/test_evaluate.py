@@ -291,3 +291,23 @@ def test_paper_numbers_appear_beside_ours_for_paper_presets():
     assert lines[revos + 1].startswith("| paper: Omni-R1-7B † (camera-ready) | 52.5 | 36.9 | 45.0 | 46.6 | 44.7")
     assert "0.1230" in md  # null S
     assert "paper:" not in render_results(_fake_results("colab-3b"))
+
+
+def test_paired_difference_separates_a_real_gap_from_noise():
+    from omni_r1_lite.evaluation.analysis import paired_difference
+
+    rng = np.random.default_rng(0)
+    base = rng.uniform(0, 1, 400)
+    rec = lambda jf, t="referring": [{"sample_id": f"s{i}", "type": t, "JF": float(v)}  # noqa: E731
+                                     for i, v in enumerate(jf)]
+    better = np.clip(base + 0.05, 0, 1)
+    d = paired_difference(rec(better), rec(base))
+    assert d["n"] == 400 and 3.0 < d["diff"] < 5.1 and d["low"] > 0  # a consistent gap: beyond chance
+    noisy = np.clip(base + rng.normal(0, 0.3, 400), 0, 1)
+    d = paired_difference(rec(noisy), rec(base))
+    assert d["low"] < d["diff"] < d["high"] and d["low"] < 0 < d["high"]  # symmetric noise: a tie
+    # null samples are left out, samples are paired by id (order does not matter), and no overlap gives None
+    nulls = rec(np.zeros(5), "null")
+    assert paired_difference(rec(better) + nulls, list(reversed(rec(base))) + nulls)["diff"] == \
+        paired_difference(rec(better), rec(base))["diff"]
+    assert paired_difference(rec(better), [{"sample_id": "x", "type": "referring", "JF": 0.0}]) is None
