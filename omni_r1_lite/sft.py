@@ -75,7 +75,7 @@ from omni_r1_lite.data.keyframes import oracle_keyframes, target_area, uniform_k
 from omni_r1_lite.data.schema import Sample
 from omni_r1_lite.systems.prompts import DEFAULT_KEYFRAMES, format_avs_answer, format_vos_answer
 
-NOISE_KINDS = ("oracle", "random-visible", "random")
+NOISE_KINDS = ("oracle", "random-visible", "random", "stratified")
 SFT_LOG = "sft_log.jsonl"
 SFT_SUMMARY = "sft_summary.json"
 WARMUP_STEPS = 20
@@ -130,6 +130,24 @@ def visible_keyframes(area: np.ndarray, k: int, rng: np.random.Generator | rando
     return sorted(int(i) for i in rng.choice(visible, size=k, replace=False))
 
 
+def stratified_keyframes(num_frames: int, k: int, rng: np.random.Generator | random.Random) -> list[int]:
+    """One frame drawn at random from each of ``k`` equal stretches of ``num_frames`` frames.
+
+    No keyframe label: the draws cover the clip as `uniform_keyframes` does (which is one of them),
+    with one choice left open per stretch for GRPO to explore.
+
+    >>> stratified_keyframes(8, 4, np.random.default_rng(0))
+    [1, 3, 5, 6]
+    """
+    k = min(k, num_frames)
+    edges = np.linspace(0, num_frames, k + 1).round().astype(int)
+    out = []
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        hi = max(hi, lo + 1)
+        out.append(int(lo) + (rng.randrange(hi - lo) if isinstance(rng, random.Random) else int(rng.integers(hi - lo))))
+    return out
+
+
 def _num_keyframes(pipeline_or_reasoner: Any) -> int:
     cfg = getattr(pipeline_or_reasoner, "cfg", None)
     k = getattr(cfg, "max_keyframes", None) or getattr(pipeline_or_reasoner, "max_keyframes", None)
@@ -174,6 +192,8 @@ def sft_target(
             keys = oracle_keyframes(area, k)
         elif noise == "random":  # any k frames: no keyframe label
             keys = visible_keyframes(np.ones(len(frames)), k, _as_rng(rng))
+        elif noise == "stratified":  # one random frame per stretch: no label, spread like uniform
+            keys = stratified_keyframes(len(frames), k, _as_rng(rng))
         else:
             keys = visible_keyframes(area, k, _as_rng(rng))
     if not keys:

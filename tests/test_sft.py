@@ -105,6 +105,26 @@ def test_random_targets_ignore_visibility(world):
         sft.sft_target(world["train"][0], pipe, "uniformly")
 
 
+def test_stratified_targets_take_one_frame_per_stretch(world):
+    pipe = Pipeline(detail=None, max_frames=8)
+    rng = np.random.default_rng(0)
+    drawn = set()
+    for _ in range(20):
+        for s in world["train"]:
+            plan = parse_vos_answer(sft.sft_target(s, pipe, "stratified", rng), num_frames=8)
+            assert plan.ok and set(plan.descriptions) == {s.meta["literal"]}
+            # 8 frames, 4 keyframes: one from each of {0,1}, {2,3}, {4,5}, {6,7}
+            assert [k // 2 for k in plan.keyframes] == [0, 1, 2, 3]
+            drawn.add(plan.keyframes)
+    assert len(drawn) == 16  # every combination comes up: the label is not a fixed set
+    assert tuple(uniform_keyframes(8, 4)) in drawn
+    # fewer frames than keyframes: every frame once; uneven stretches still cover the clip
+    assert sft.stratified_keyframes(3, 4, rng) == [0, 1, 2]
+    for _ in range(50):
+        keys = sft.stratified_keyframes(10, 4, rng)
+        assert len(keys) == 4 and keys == sorted(set(keys)) and keys[0] <= 2 and keys[-1] >= 8
+
+
 def test_targets_on_real_style_samples_use_masks_and_the_expression(world):
     """No annotation and no literal (RefAVS / ReVOS): areas from the GT masks, description = expression."""
     pipe = Pipeline(detail=None, max_frames=8)
@@ -274,3 +294,4 @@ def test_sft_learning_check(world, tmp_path):
     assert res["steps"] == 100
     assert first > 5.5  # ≈ ln(vocab): the random init knows nothing
     assert last < min(first / 3, 1.0)
+
