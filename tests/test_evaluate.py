@@ -311,3 +311,19 @@ def test_paired_difference_separates_a_real_gap_from_noise():
     assert paired_difference(rec(better) + nulls, list(reversed(rec(base))) + nulls)["diff"] == \
         paired_difference(rec(better), rec(base))["diff"]
     assert paired_difference(rec(better), [{"sample_id": "x", "type": "referring", "JF": 0.0}]) is None
+
+
+def test_kind_gains_pair_by_sample_and_skip_incomplete_methods():
+    from omni_r1_lite.evaluation.analysis import kind_gains
+
+    def rec(i, kind, jf, typ="reasoning"):
+        return {"sample_id": f"s{i}", "type": typ, "kind": kind, "JF": jf}
+
+    uniform = [rec(0, "largest", 0.5), rec(1, "largest", 0.3), rec(2, "literal", 0.8, "referring")]
+    sft = [rec(2, "literal", 0.9, "referring"), rec(1, "largest", 0.6), rec(0, "largest", 0.1)]  # other order
+    partial = [rec(0, "largest", 1.0)]  # misses s1 and s2: no row value for it
+    rows = kind_gains({"uniform": uniform, "sft": sft, "partial": partial})
+    assert [(r["type"], r["kind"], r["n"]) for r in rows] == [("reasoning", "largest", 2), ("referring", "literal", 1)]
+    assert rows[0]["uniform"] == 40.0 and rows[0]["sft"] == -5.0 and "partial" not in rows[0]
+    assert rows[1]["sft"] == 10.0
+    assert kind_gains({"uniform": [{"sample_id": "x", "type": "referring", "JF": 1.0}]}) == []  # no kinds

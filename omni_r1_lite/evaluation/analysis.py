@@ -55,6 +55,34 @@ def target_and_null(records: Sequence[dict]) -> dict[str, float | None]:
             "null_empty": round(100 * float(np.mean([v >= 1.0 for v in null])), 1) if null else None}
 
 
+def kind_gains(records: dict[str, Sequence[dict]], baseline: str = "uniform") -> list[dict]:
+    """Per expression kind (OmniSynth's ``kind``, ReVOS/RefAVS records have none): ``n``, the
+    baseline's J&F (%) and every other method's J&F minus it, paired by sample, rows sorted by type
+    then kind. Shows *where* a policy's rewrites and keyframes gain or lose against the baseline.
+
+    >>> recs = {"uniform": [{"sample_id": "a", "type": "reasoning", "kind": "largest", "JF": 0.4}],
+    ...         "sft": [{"sample_id": "a", "type": "reasoning", "kind": "largest", "JF": 0.1}]}
+    >>> kind_gains(recs)
+    [{'type': 'reasoning', 'kind': 'largest', 'n': 1, 'uniform': 40.0, 'sft': -30.0}]
+    """
+    base = {r["sample_id"]: r for r in records.get(baseline, ()) if r.get("kind")}
+    rows: dict[str, dict] = {}
+    for r in base.values():
+        row = rows.setdefault(r["kind"], {"type": r["type"], "kind": r["kind"], "ids": []})
+        row["ids"].append(r["sample_id"])
+    out = []
+    for kind, row in sorted(rows.items(), key=lambda kv: (kv[1]["type"], kv[0])):
+        ids = row.pop("ids")
+        row["n"] = len(ids)
+        row[baseline] = round(100 * float(np.mean([base[i]["JF"] for i in ids])), 1)
+        for method, recs in records.items():
+            jf = {r["sample_id"]: r["JF"] for r in recs}
+            if method != baseline and all(i in jf for i in ids):
+                row[method] = round(100 * float(np.mean([jf[i] - base[i]["JF"] for i in ids])), 1)
+        out.append(row)
+    return out
+
+
 def paired_difference(a: Sequence[dict], b: Sequence[dict], resamples: int = 2000,
                       seed: int = 0) -> dict[str, float | int] | None:
     """J&F of method ``a`` minus method ``b`` (points, %) on the samples both scored whose target is
