@@ -103,6 +103,22 @@ def environment_record() -> dict[str, Any]:
     }
 
 
+#: Top-level config fields that describe a preset without changing any result.
+DESCRIPTIVE_FIELDS = ("description", "requirements")
+
+
+def _differing(a: Any, b: Any, prefix: str = "") -> list[str]:
+    """Dotted names of the leaves where two JSON-like configs differ.
+
+    >>> _differing({"seed": 0, "sft": {"lr": 1, "steps": 2}}, {"seed": 0, "sft": {"lr": 3, "steps": 2}, "x": 1})
+    ['sft.lr', 'x']
+    """
+    if isinstance(a, dict) and isinstance(b, dict):
+        return [name for k in sorted(set(a) | set(b), key=str)
+                for name in _differing(a.get(k), b.get(k), f"{prefix}{k}.")]
+    return [] if a == b else [prefix.rstrip(".")]
+
+
 @dataclass
 class RunDir:
     """A run folder: resolved config, versions and metrics side by side with the outputs."""
@@ -113,7 +129,9 @@ class RunDir:
     def create(cls, path: str | os.PathLike, cfg: KitConfig, record_environment: bool = True) -> RunDir:
         """Create (or reopen) a run folder and write ``config.json`` and ``versions.json``.
 
-        Reopening a folder with a *different* config raises, so results of two configs never mix.
+        Reopening a folder with a *different* config raises, naming the fields that differ, so
+        results of two configs never mix. Fields that change no result (`DESCRIPTIVE_FIELDS`: the
+        preset's description and requirements, e.g. a re-measured time estimate) are updated instead.
         """
         run = cls(Path(path))
         run.path.mkdir(parents=True, exist_ok=True)
@@ -122,8 +140,12 @@ class RunDir:
         new = to_dict(cfg)
         if cfg_file.exists():
             old = json.loads(cfg_file.read_text())
+            differ = [k for k in _differing(old, new) if k.split(".")[0] not in DESCRIPTIVE_FIELDS]
+            if differ:
+                raise ValueError(f"{cfg_file} holds a different config ({', '.join(differ[:5])}"
+                                 f"{' …' if len(differ) > 5 else ''} differ); use another run folder")
             if old != new:
-                raise ValueError(f"{cfg_file} holds a different config; use another run folder")
+                _write_json(cfg_file, new)
         else:
             _write_json(cfg_file, new)
         if record_environment:

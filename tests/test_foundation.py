@@ -67,8 +67,13 @@ def test_run_dir_records_config_versions_metrics(tmp_path):
     run.record_metrics("eval", {"jf": 0.2, "j": 0.3})
     assert run.metrics() == {"eval": {"jf": 0.2, "j": 0.3}}
     RunDir.create(tmp_path / "run", cfg)  # reopening with the same config is fine
-    with pytest.raises(ValueError, match="different config"):
+    with pytest.raises(ValueError, match=r"different config \(seed differ\)"):
         RunDir.create(tmp_path / "run", apply_overrides(cfg, ["seed=1"]))
+    with pytest.raises(ValueError, match=r"sft.max_steps, system1.max_frames differ"):
+        RunDir.create(tmp_path / "run", apply_overrides(cfg, ["sft.max_steps=7", "system1.max_frames=3"]))
+    # a re-measured time estimate changes no result: the folder is reused and its config updated
+    RunDir.create(tmp_path / "run", apply_overrides(cfg, ["requirements.est_minutes=99"]))
+    assert json.loads((run.path / "config.json").read_text())["requirements"]["est_minutes"] == 99
 
 
 def test_seeding_repeats_random_streams():
