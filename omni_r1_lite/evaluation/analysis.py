@@ -71,7 +71,7 @@ def kind_gains(records: dict[str, Sequence[dict]], baseline: str = "uniform") ->
         row = rows.setdefault(r["kind"], {"type": r["type"], "kind": r["kind"], "ids": []})
         row["ids"].append(r["sample_id"])
     out = []
-    for kind, row in sorted(rows.items(), key=lambda kv: (kv[1]["type"], kv[0])):
+    for row in sorted(rows.values(), key=lambda r: (r["type"], r["kind"])):
         ids = row.pop("ids")
         row["n"] = len(ids)
         row[baseline] = round(100 * float(np.mean([base[i]["JF"] for i in ids])), 1)
