@@ -140,12 +140,10 @@ def stratified_keyframes(num_frames: int, k: int, rng: np.random.Generator | ran
     [1, 3, 5, 6]
     """
     k = min(k, num_frames)
-    edges = np.linspace(0, num_frames, k + 1).round().astype(int)
-    out = []
-    for lo, hi in zip(edges[:-1], edges[1:]):
-        hi = max(hi, lo + 1)
-        out.append(int(lo) + (rng.randrange(hi - lo) if isinstance(rng, random.Random) else int(rng.integers(hi - lo))))
-    return out
+    # stretches of >= 1 frame each (k <= num_frames), so the draws are distinct and sorted
+    edges = [int(e) for e in np.linspace(0, num_frames, k + 1).round()]
+    draw = rng.randrange if isinstance(rng, random.Random) else (lambda n: int(rng.integers(n)))
+    return [lo + draw(hi - lo) for lo, hi in zip(edges[:-1], edges[1:])]
 
 
 def _num_keyframes(pipeline_or_reasoner: Any) -> int:
@@ -173,7 +171,7 @@ def sft_target(
         pipeline_or_reasoner: anything with ``sampled_frames(sample)`` (a `GlobalReasoner` or a
             `Pipeline`): the frames System 1 is shown. Its ``cfg.max_keyframes`` /
             ``max_keyframes`` sets ``k`` (default 4).
-        noise: ``"oracle"``, ``"random-visible"`` or ``"random"``.
+        noise: one of `NOISE_KINDS`: ``"oracle"``, ``"random-visible"``, ``"random"`` or ``"stratified"``.
         rng: a numpy ``Generator``, a ``random.Random`` or a seed (only the random kinds draw).
 
     Returns the completion text without EOS (the collator appends ``<|im_end|>``).

@@ -294,4 +294,3 @@ def test_sft_learning_check(world, tmp_path):
     assert res["steps"] == 100
     assert first > 5.5  # ≈ ln(vocab): the random init knows nothing
     assert last < min(first / 3, 1.0)
-

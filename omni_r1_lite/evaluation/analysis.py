@@ -70,15 +70,15 @@ def kind_gains(records: dict[str, Sequence[dict]], baseline: str = "uniform") ->
     for r in base.values():
         row = rows.setdefault(r["kind"], {"type": r["type"], "kind": r["kind"], "ids": []})
         row["ids"].append(r["sample_id"])
+    jf = {m: {r["sample_id"]: r["JF"] for r in recs} for m, recs in records.items() if m != baseline}
     out = []
     for row in sorted(rows.values(), key=lambda r: (r["type"], r["kind"])):
         ids = row.pop("ids")
         row["n"] = len(ids)
         row[baseline] = round(100 * float(np.mean([base[i]["JF"] for i in ids])), 1)
-        for method, recs in records.items():
-            jf = {r["sample_id"]: r["JF"] for r in recs}
-            if method != baseline and all(i in jf for i in ids):
-                row[method] = round(100 * float(np.mean([jf[i] - base[i]["JF"] for i in ids])), 1)
+        for method, scores in jf.items():
+            if all(i in scores for i in ids):
+                row[method] = round(100 * float(np.mean([scores[i] - base[i]["JF"] for i in ids])), 1)
         out.append(row)
     return out
 
