@@ -5,6 +5,7 @@ import pytest
 
 from omni_r1_lite.config import get_preset
 from omni_r1_lite.data.keyframes import oracle_keyframes, target_area, target_visibility, worst_keyframes
+from omni_r1_lite.data.omnisynth.config import COLOURS
 from omni_r1_lite.data.sources import load_samples
 from omni_r1_lite.metrics import j_and_f
 from omni_r1_lite.systems.levers import lever_gaps, lever_scores, lever_table
@@ -55,9 +56,21 @@ def test_standin_understands_only_literal_descriptions(smoke_samples):
     ann = s.meta["annotation"]["frames"][t_vis]["objects"]
     truth = next(o["visible_box"] for o in ann if o["id"] == oid)
     assert boxes.shape == (1, 4) and boxes[0].tolist() == truth
-    assert sys2.ground(s, t_vis, s.expression).shape[0] == 0 or literal_attributes(s.expression)
     assert sys2.ground(s, t_hidden, s.meta["literal"]).shape == (0, 4)  # hidden: nothing to find
     assert literal_attributes("the object making the high beep") == []
+    # a description naming no attribute is not understood: the grounder's best guess is the most
+    # visible object on the keyframe, whatever the words ask for
+    geo = sys2.geometry(s)
+    area = geo.visible[:, t_vis].reshape(geo.visible.shape[0], -1).sum(1)
+    salient = geo.visible_box[int(np.argmax(area)), t_vis].tolist()
+    for words in ("the object making the high beep", "the shape that enters last", ""):
+        assert sys2.ground(s, t_vis, words).tolist() == [salient]
+    # ... or nothing, with unresolved="nothing"; an absent attribute finds nothing either way
+    assert OmniSynthStandIn(unresolved="nothing").ground(s, t_vis, "the shape that enters last").shape == (0, 4)
+    absent = next(c for c in COLOURS if all(o["colour"] != c for o in geo.objects.values()))
+    assert sys2.ground(s, t_vis, f"the {absent} shape").shape == (0, 4)
+    with pytest.raises(ValueError, match="unresolved"):
+        OmniSynthStandIn(unresolved="guess")
 
 
 def test_standin_masks_follow_the_target_and_keyframes_matter(smoke_samples):

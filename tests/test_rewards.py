@@ -451,10 +451,10 @@ def test_oracle_beats_uniform_beats_worst_and_literal_rewrite_matters(synth):
     assert mean["oracle"]["total"] > mean["uniform"]["total"] > mean["worst"]["total"]
     assert mean["oracle"]["total"] > mean["non-literal"]["total"] and mean["oracle"]["total"] > mean["duplicates"]["total"]
     assert mean["no EOS"]["total"] == mean["malformed"]["total"] == 0.0
-    # the stand-in grounds only literal descriptions: a non-literal expression finds nothing
-    for s, b in rows["non-literal"]:
-        if s.expression_type != "referring":
-            assert b.values["r_a"] == 0.0 and b.values["r_g"] == 0.0
+    # the stand-in grounds only literal descriptions: a non-literal expression gets the most visible
+    # object, which is the target only by chance
+    guessed = [b.values["r_g"] for s, b in rows["non-literal"] if s.expression_type != "referring"]
+    assert guessed and np.mean(guessed) < 0.5 * mean["oracle"]["r_g"]
     # an oracle plan whose keyframes all show the target well is aligned exactly
     stand, exact = OmniSynthStandIn(), 0
     for s, b in rows["oracle"]:

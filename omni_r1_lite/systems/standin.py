@@ -9,9 +9,15 @@ keeping the two properties the paper's levers depend on:
 circle"``, ``"the small star"``, ``"all the circles"``); it then returns the visible box of every
 object in the frame whose attributes include all the named ones. Words about time, motion or
 sound (``"the shape that enters last"``, ``"the object making the high beep"``) name no
-attribute, so nothing is found: a non-literal expression has to be rewritten. An object whose
-visible fraction on the keyframe is below ``min_ground_visibility`` is not found (too small or
-hidden to recognise).
+attribute, so the grounder does not understand them and answers as a grounding model does with a
+phrase it cannot resolve: with its best guess, the most visible object on the keyframe
+(``unresolved="salient"``, the default), which is the target only by chance. A non-literal
+expression has to be rewritten. (``unresolved="nothing"`` finds nothing instead; the kit used that
+at first, and it made an unrewritten expression a safe bet: its empty masks score J = 1 on every
+frame where the target is out of view, about 0.45 J&F on the temporal expressions, which no real
+grounder would give.) A description that names attributes no visible object has (an absent object)
+finds nothing. An object whose visible fraction on the keyframe is below ``min_ground_visibility`` is
+not found (too small or hidden to recognise).
 
 **Segmentation is a tracker seeded by the keyframe boxes.** Each box is matched to the object
 whose visible box overlaps it most (IoU ≥ 0.5). From its keyframe the object is followed forward
@@ -119,10 +125,17 @@ class OmniSynthStandIn:
         min_ground_visibility: an object less visible than this on a keyframe is not found.
         min_track_visibility: the tracker loses an object once it is less visible than this.
         lag: tracking error as a fraction of the object's displacement since the keyframe.
+        unresolved: what a description naming no colour or shape finds: ``"salient"`` (the most
+            visible object on the keyframe, a grounding model's best guess) or ``"nothing"``.
     """
 
+    UNRESOLVED = ("salient", "nothing")
+
     def __init__(self, min_ground_visibility: float = 0.25, min_track_visibility: float = 0.1,
-                 lag: float = 0.15, cache_clips: int = 64):
+                 lag: float = 0.15, cache_clips: int = 64, unresolved: str = "salient"):
+        if unresolved not in self.UNRESOLVED:
+            raise ValueError(f"unresolved must be one of {self.UNRESOLVED}, got {unresolved!r}")
+        self.unresolved = unresolved
         self.min_ground_visibility = min_ground_visibility
         self.min_track_visibility = min_track_visibility
         self.lag = lag
@@ -135,10 +148,14 @@ class OmniSynthStandIn:
         return self._geometry(Path(path))
 
     def ground(self, sample: Sample, frame_index: int, description: str) -> np.ndarray:
-        """``float32[N, 4]`` visible boxes of the objects the literal description names."""
+        """``float32[N, 4]`` visible boxes of the objects the literal description names; for a
+        description naming no attribute, the most visible object's box (``unresolved="salient"``)."""
         geo = self.geometry(sample)
+        parts = literal_attributes(description or "")
+        if not parts:
+            return self._salient(geo, frame_index) if self.unresolved == "salient" else np.zeros((0, 4), np.float32)
         boxes = []
-        for attrs in literal_attributes(description or ""):
+        for attrs in parts:
             for oid, obj in geo.objects.items():
                 if any(obj[k] != v for k, v in attrs.items()):
                     continue
@@ -147,6 +164,16 @@ class OmniSynthStandIn:
         if not boxes:
             return np.zeros((0, 4), np.float32)
         return np.unique(np.array(boxes, np.float32), axis=0)
+
+    def _salient(self, geo: _ClipGeometry, frame: int) -> np.ndarray:
+        """The box of the object with the most visible pixels on ``frame`` (lowest id on a tie);
+        none when no object is visible enough to be found."""
+        ids = sorted(geo.objects)
+        area = geo.visible[ids, frame].reshape(len(ids), -1).sum(1)
+        oid = ids[int(np.argmax(area))]
+        if area.max() <= 0 or geo.visibility[oid, frame] < self.min_ground_visibility:
+            return np.zeros((0, 4), np.float32)
+        return geo.visible_box[oid, frame][None].astype(np.float32)
 
     def _match(self, geo: _ClipGeometry, frame: int, box: np.ndarray) -> int | None:
         best, best_iou = None, 0.5
