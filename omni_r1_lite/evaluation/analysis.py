@@ -118,8 +118,9 @@ def best_and_worst(records: Sequence[dict], k: int = 2) -> tuple[list[dict], lis
 
 def failure_counts(records: Sequence[dict], bad: float = 0.5) -> dict[str, int]:
     """Why samples fail (J&F below ``bad`` or unusable plans), one reason per sample, first match:
-    an unparsable answer; no keyframe grounded by System 2 (the rewrite was not understood or the
-    target was not visible on the keyframes); a low score despite boxes (wrong object or drift).
+    an unparsable answer; no keyframe grounded by System 2 (the description names an object that is
+    not there, or the target was not visible on the keyframes; a description the OmniSynth stand-in
+    cannot read gets its best guess, a box); a low score despite boxes (wrong object or drift).
     Null expressions are left out (finding nothing is their right answer; the null split's S scores them)."""
     out = {"unparsable answer": 0, "System 2 found nothing": 0, "boxes but low J&F": 0, "ok": 0}
     for r in records:
