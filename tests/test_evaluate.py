@@ -216,6 +216,14 @@ def test_stale_results_are_refused_unless_overwritten(cfg, data_dir, tmp_path):
     res = evaluate_split(other, data_dir, "test_n", "uniform", tmp_path, progress=False, max_samples=1,
                          overwrite=True)
     assert len(res.scored) == 1 and len(res.scored[0]["keyframes"]) == 2
+    # a stand-in System 2 that answers differently (code, not config) does not resume them either
+    from omni_r1_lite.systems.standin import OmniSynthStandIn
+
+    old = OmniSynthStandIn(unresolved="nothing")
+    with pytest.raises(StaleResultsError):
+        evaluate_split(other, data_dir, "test_n", "uniform", tmp_path, progress=False, max_samples=1, system2=old)
+    evaluate_split(other, data_dir, "test_n", "uniform", tmp_path, progress=False, max_samples=1,
+                   system2=OmniSynthStandIn())  # the default stand-in: the stored results resume
 
 
 def test_released_and_base_weights_of_the_eval_preset_resolve_without_loading(tmp_path):

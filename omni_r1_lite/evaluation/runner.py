@@ -249,10 +249,26 @@ class Evaluator:
                 if k not in ("data_dir", "max_eval_samples", "eval_splits", "train_splits", "synth_train_clips")}
         weights = self.weights.identity() if self.weights is not None else (
             None if self.model is None else f"in-memory {type(self.model).__name__}")
-        return {"method": self.method, "dataset": dataset, "split": split, "weights": weights,
-                "system1_frames": self.frames, "max_new_tokens": self.max_new_tokens,
-                "avs_keyframes": self.avs_keyframes, "seed": c["seed"], "data": data,
-                "system1": c["system1"], "system2": c["system2"]}
+        fp = {"method": self.method, "dataset": dataset, "split": split, "weights": weights,
+              "system1_frames": self.frames, "max_new_tokens": self.max_new_tokens,
+              "avs_keyframes": self.avs_keyframes, "seed": c["seed"], "data": data,
+              "system1": c["system1"], "system2": c["system2"]}
+        behaviour = self._system2_settings()
+        if behaviour is not None:  # only where there is one: older fingerprints stay valid otherwise
+            fp["system2_settings"] = behaviour
+        return fp
+
+    def _system2_settings(self) -> dict[str, Any] | None:
+        """The OmniSynth stand-in's behaviour (``settings()``), which code, not config, decides: a
+        stand-in that answers differently must not resume results of the earlier one."""
+        if self.system2 is not None:
+            settings = getattr(self.system2, "settings", None)
+            return settings() if callable(settings) else None
+        if self.cfg.system2.backend == "standin":
+            from omni_r1_lite.systems.standin import OmniSynthStandIn
+
+            return OmniSynthStandIn().settings()
+        return None
 
     # -- one sample -------------------------------------------------------------------------------
 

@@ -141,6 +141,16 @@ class OmniSynthStandIn:
         self.lag = lag
         self._geometry = functools.lru_cache(maxsize=cache_clips)(_ClipGeometry)
 
+    def settings(self) -> dict[str, object]:
+        """What the stand-in's answers depend on (the evaluation's resume fingerprint records it).
+
+        >>> OmniSynthStandIn().settings()["unresolved"]
+        'salient'
+        """
+        return {"stand_in": "omnisynth", "unresolved": self.unresolved, "lag": self.lag,
+                "min_ground_visibility": self.min_ground_visibility,
+                "min_track_visibility": self.min_track_visibility}
+
     def geometry(self, sample: Sample) -> _ClipGeometry:
         path = sample.meta.get("annotation_path")
         if path is None:
