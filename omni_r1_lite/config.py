@@ -227,7 +227,8 @@ def _cpu_demo() -> KitConfig:
     # rewrite. SFT 400 steps of 12 (same examples and time as 300 of 16): with 300 x 16 one seed in
     # three never learned to copy the expression. Measured in benchmarks/learning.py. Evaluation
     # covers every test sample (529 with a target, 100 null): on 120-sample subsets the SFT - uniform
-    # difference of the same models ranged from -7.8 to +4.5 J&F points.
+    # difference of the same models ranged from -7.8 to +4.5 J&F points (measured with the stand-in's
+    # earlier "nothing found" for unread descriptions; README, Status).
     return KitConfig(
         name="cpu-demo",
         description="The embedded default: OmniSynth + a tiny thinker, SFT warm start then GRPO on 2 CPU cores.",
