@@ -109,6 +109,7 @@ class _ClipGeometry:
         geo = clip.geometry
         self.visible = geo.visible  # bool[O, T, H, W]
         self.visibility = geo.visibility  # float[O, T]
+        self.visible_area = geo.visible_area  # int[O, T] visible pixels
         self.visible_box = geo.visible_box  # int[O, T, 4], -1 where hidden
         self.centre = geo.centre  # float[O, T, 2]
         self.objects = {o["id"]: o for o in ann["objects"]}
@@ -178,10 +179,9 @@ class OmniSynthStandIn:
     def _salient(self, geo: _ClipGeometry, frame: int) -> np.ndarray:
         """The box of the object with the most visible pixels on ``frame`` (lowest id on a tie);
         none when no object is visible enough to be found."""
-        ids = sorted(geo.objects)
-        area = geo.visible[ids, frame].reshape(len(ids), -1).sum(1)
-        oid = ids[int(np.argmax(area))]
-        if area.max() <= 0 or geo.visibility[oid, frame] < self.min_ground_visibility:
+        area = geo.visible_area[:, frame]
+        oid = int(np.argmax(area))
+        if area[oid] <= 0 or geo.visibility[oid, frame] < self.min_ground_visibility:
             return np.zeros((0, 4), np.float32)
         return geo.visible_box[oid, frame][None].astype(np.float32)
 
