@@ -130,6 +130,10 @@ def processor_kwargs(
     if kind == "video":
         out["fps"] = float(fps)
         out["do_sample_frames"] = False  # the kit passes the frames it sampled itself
+        # qwen-vl-utils' per-frame cap (what Omni-R1's frames went through); the real checkpoints ship
+        # no video processor config, so without it transformers warns on every call (measured: no
+        # token count changes for <= 24 frames)
+        out["cap_pixels_per_frame"] = True
         return {"videos_kwargs": out}
     return {"images_kwargs": out}
 
@@ -353,7 +357,9 @@ def adapters_disabled(model: Any) -> Iterator[Any]:
 
     A ``peft.PeftModel`` uses its ``disable_adapter()`` context; a transformers model with
     adapters attached through ``add_adapter`` uses ``disable_adapters()``/``enable_adapters()``;
-    any other model is used as is. This is the paper's frozen reference and System-2 grounder.
+    a bare model into which peft injected LoRA layers (the module a ``PeftModel`` wraps) has each
+    layer switched off; any other model is used as is. This is the paper's frozen reference and
+    System-2 grounder.
     """
     if hasattr(model, "disable_adapter") and hasattr(model, "peft_config") and hasattr(model, "base_model"):
         with model.disable_adapter():
@@ -366,7 +372,29 @@ def adapters_disabled(model: Any) -> Iterator[Any]:
         finally:
             model.enable_adapters()
         return
-    yield model
+    # The bare module under a PeftModel: ``get_peft_model(model)`` injects LoRA layers into
+    # ``model`` itself, so a reference kept from before (System 2's grounder, built before GRPO
+    # adds its adapters) would otherwise run with the policy's adapters on.
+    layers = _tuner_layers(model)
+    saved = [layer._disable_adapters for layer in layers]
+    for layer in layers:
+        layer._disable_adapters = True
+    try:
+        yield model
+    finally:
+        for layer, was in zip(layers, saved):
+            layer._disable_adapters = was
+
+
+def _tuner_layers(model: Any) -> list[Any]:
+    """PEFT adapter layers (``BaseTunerLayer``) inside ``model``; none when peft is not imported."""
+    import sys
+
+    if "peft" not in sys.modules or not hasattr(model, "modules"):
+        return []
+    from peft.tuners.tuners_utils import BaseTunerLayer
+
+    return [m for m in model.modules() if isinstance(m, BaseTunerLayer)]
 
 
 # ----------------------------------------------------------------------------- special tokens

@@ -226,6 +226,31 @@ def test_freeze_and_adapters_under_peft():
         models.freeze_encoders(torch.nn.Linear(2, 2))
 
 
+
+def test_adapters_disabled_on_the_module_a_peft_model_wraps():
+    """System 2's grounder keeps the model it was built with; GRPO then wraps that same module with
+    LoRA (``get_peft_model`` injects the layers in place). Grounding must still see the base weights
+    (the rehearsal found it ran with the policy's adapters)."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+
+    bare, processor = tiny_assets.load_tiny_thinker("xs")
+    inputs = processor.tokenizer(["<answer>the red circle</answer>"], return_tensors="pt")
+    with torch.no_grad():
+        before = bare(**inputs).logits
+    lora = LoraConfig(r=4, target_modules=models.lora_target_regex(), init_lora_weights=False)
+    peft_model = get_peft_model(bare, lora)
+    trainable = {n for n, p in peft_model.named_parameters() if p.requires_grad}
+    with torch.no_grad():
+        adapted = bare(**inputs).logits  # the bare module now runs its injected adapters
+        with models.adapters_disabled(bare):
+            base = bare(**inputs).logits
+        again = bare(**inputs).logits
+    assert not torch.allclose(adapted, before)
+    torch.testing.assert_close(base, before)
+    torch.testing.assert_close(again, adapted)
+    assert {n for n, p in peft_model.named_parameters() if p.requires_grad} == trainable
+
 def test_loads_a_full_omni_checkpoint_layout(tiny, tmp_path):
     """Hub checkpoints keep the thinker under ``thinker.`` with the 4.5x key layout and a composite
     config; ``load_thinker`` must read them through the same ``from_pretrained`` path."""
