@@ -205,8 +205,8 @@ def load_weights(weights: Weights, device: Any = None, cfg: KitConfig | None = N
     return model, processor
 
 
-def suppress_tokens_for(processor: Any) -> list[int] | None:
-    """`omni_r1_lite.systems.factory.suppress_tokens_for` (tiny thinkers only)."""
+def suppress_tokens_for(processor: Any) -> list[int]:
+    """`omni_r1_lite.systems.factory.suppress_tokens_for`."""
     from omni_r1_lite.systems.factory import suppress_tokens_for as suppress
 
     return suppress(processor)

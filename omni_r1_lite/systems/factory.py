@@ -12,13 +12,17 @@ from pathlib import Path
 from omni_r1_lite.config import KitConfig
 
 
-def suppress_tokens_for(processor) -> list[int] | None:
-    """Special tokens to suppress for the kit's tiny thinkers (their random policy would emit
-    media placeholders); ``None`` for real checkpoints, decoded as released."""
+def suppress_tokens_for(processor) -> list[int]:
+    """Special tokens never to generate: every ``<|…|>`` token except ``<|im_end|>``.
+
+    The media placeholders (``<|AUDIO|>``, ``<|IMAGE|>``, ``<|VIDEO|>`` and their bos/eos) are
+    input-only: a completion holding one makes the next forward over prompt + completion count
+    more placeholders than there are media features and fail. A real checkpoint rarely samples
+    them at temperature 1, a random or tiny one often does; the list is the same for both.
+    """
     from omni_r1_lite.models import suppress_token_ids
 
-    tok = processor.tokenizer
-    return suppress_token_ids(tok) if len(tok) < 10_000 else None
+    return suppress_token_ids(processor.tokenizer)
 
 
 def resolve_sam2_checkpoint(path: str | None, data_dir: str | Path, error=FileNotFoundError) -> str | None:
@@ -67,7 +71,12 @@ def load_system1(cfg: KitConfig, data_dir: str | Path = "data", adapter: str | P
     if adapter is not None and (Path(adapter) / "config.json").exists():
         path = str(adapter)  # a full-parameter model (the tiny SFT warm start)
         adapter = None
-    model, processor = load_thinker(path, processor_name_or_path=cfg.system1.processor)
+    kwargs = {}
+    if cfg.system1.dtype != "auto":  # e.g. bf16 weights on a CPU (the rehearsal), as evaluation does
+        kwargs["dtype"] = cfg.system1.dtype
+    if cfg.system1.attn_implementation != "auto":
+        kwargs["attn_implementation"] = cfg.system1.attn_implementation
+    model, processor = load_thinker(path, processor_name_or_path=cfg.system1.processor, **kwargs)
     if adapter is not None:
         from peft import PeftModel
 
