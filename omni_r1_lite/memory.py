@@ -185,6 +185,16 @@ def thinker_dims(model: str) -> ThinkerDims:
     raise ValueError(f"no memory model for {model!r}: use a Qwen2.5-Omni 3B/7B checkpoint or a tiny model")
 
 
+def dims_from_config(config: Any, name: str = "custom") -> ThinkerDims:
+    """`ThinkerDims` of a ``Qwen2_5OmniThinkerConfig`` (e.g. `omni_r1_lite.full_size.thinker_config`)."""
+    t, v, a = config.text_config, config.vision_config, config.audio_config
+    head_dim = getattr(t, "head_dim", None) or t.hidden_size // t.num_attention_heads
+    d = ThinkerDims(name, 0.0, t.num_hidden_layers, t.hidden_size, t.intermediate_size, t.num_attention_heads,
+                    t.num_key_value_heads, head_dim, t.vocab_size, v.hidden_size, v.depth, v.intermediate_size,
+                    a.d_model, a.encoder_layers, a.encoder_ffn_dim)
+    return dataclasses.replace(d, params=float(count_parameters(d)))
+
+
 def count_parameters(d: ThinkerDims) -> int:
     """Parameters from the dimensions (embeddings + LM head untied, decoder layers, both towers)."""
     lm_layer = d.hidden * (2 * d.hidden + 2 * d.kv_dim) + 3 * d.hidden * d.intermediate
@@ -382,11 +392,15 @@ def plan_memory(
     weight_bits: int | None = None,
     frame_hw: tuple[int, int] = FRAME_HW,
     clip_frames: int | None = None,
+    prompt_tokens: int | None = None,
+    dims: ThinkerDims | None = None,
 ) -> MemoryPlan:
     """The memory plan of ``cfg`` (keyword overrides answer "what if": a smaller G, shorter
-    completions, another model or SAM2, 8-/4-bit weights). Loads nothing."""
+    completions, another model or SAM2, 8-/4-bit weights; ``prompt_tokens`` replaces the estimated
+    prompt length with a measured one, and ``dims`` the model's sizes, e.g. for a shortened stack in
+    ``benchmarks/rehearsal.py``). Loads nothing."""
     g = cfg.grpo
-    d = thinker_dims(model or cfg.system1.model)
+    d = dims if dims is not None else thinker_dims(model or cfg.system1.model)
     G = int(num_generations or g.num_generations)
     C = int(max_completion_length or g.max_completion_length)
     ckpt = g.gradient_checkpointing if gradient_checkpointing is None else gradient_checkpointing
@@ -396,8 +410,8 @@ def plan_memory(
     training = g.max_steps > 0
     n = max(1, g.per_device_prompts) * G if training else max(1, cfg.eval.batch_size)
     gen_per_seq = G if training else 1
-    tok = prompt_tokens(cfg, frame_hw)
-    P = tok["prompt"]
+    tok = globals()["prompt_tokens"](cfg, frame_hw)
+    P = int(prompt_tokens) if prompt_tokens is not None else tok["prompt"]
     T = n * (P + C)
     h, kv, f, L, V = d.hidden, d.kv_dim, d.intermediate, d.layers, d.vocab
     rows: list[MemoryRow] = []
@@ -475,6 +489,24 @@ def plan_memory(
     tokens = {"prompt": P, "completion": C, "sequences": n, "train_tokens": T if training else 0,
               "vos_prompt": tok["vos"], "avs_prompt": tok["avs"]}
     return MemoryPlan(cfg.name, d.name, cfg.requirements.device, rows, tokens, settings)
+
+
+def tensor_gib(plan: MemoryPlan, phase: str, rows: tuple[str, ...] | None = None) -> float:
+    """What a plan expects of the *live tensor bytes* at the peak of ``phase``: the persistent rows
+    (without the CUDA context, which holds no tensors) plus the phase's rows (only those named in
+    ``rows`` when given), without the allocator's fragmentation. This is the figure to hold
+    against ``torch.cuda.max_memory_allocated`` or `omni_r1_lite.memtrack.LiveTensors`.
+
+    >>> from omni_r1_lite.config import get_preset
+    >>> p = plan_memory(get_preset("colab-3b"))
+    >>> round(tensor_gib(p, "train") + CUDA_CONTEXT_GIB + p.fragmentation_gib, 6) == round(p.total_gib, 6)
+    True
+    """
+    persistent = sum(r.gib for r in plan.rows if r.phase == "persistent" and not r.name.startswith("CUDA context"))
+    chosen = [r for r in plan.rows if r.phase == phase and (rows is None or r.name in rows)]
+    if rows is not None and len(chosen) != len(rows):
+        raise KeyError(f"plan rows {sorted(set(rows) - {r.name for r in chosen})} not in phase {phase!r}")
+    return persistent + sum(r.gib for r in chosen)
 
 
 # ----------------------------------------------------------------------------- the check

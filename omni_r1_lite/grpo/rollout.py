@@ -20,6 +20,7 @@ The media tensors therefore reach every forward that produces log-probabilities 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from typing import Any
 
@@ -38,6 +39,36 @@ def _base(model):
     if not hasattr(m, "get_rope_index"):
         raise TypeError("expected a Qwen2.5-Omni thinker (no get_rope_index found)")
     return m
+
+
+def _lm_head(model):
+    """The thinker's ``lm_head`` inside a (PEFT / DDP-wrapped) model, or None."""
+    m = model
+    for attr in ("module", "base_model", "model"):
+        while not hasattr(m, "lm_head") and hasattr(m, attr):
+            m = getattr(m, attr)
+    return getattr(m, "lm_head", None)
+
+
+@contextlib.contextmanager
+def last_logits(model, keep: int):
+    """Inside the block, the model's forward computes logits for the last ``keep`` positions only.
+
+    The thinker always applies its LM head to every position (no ``logits_to_keep``), which at the
+    real vocabulary is ``positions × 151,936`` values: for a G = 4 group of 900-token prompts about
+    1 GiB of bf16 logits in the loss forward, and as much again for their gradient. A pre-hook on
+    the LM head slices its input instead; the forward still goes through the model's own
+    ``__call__`` (so DDP and PEFT wrappers see it) and gradients flow through the slice.
+    """
+    head = _lm_head(model)
+    if head is None or keep <= 0:
+        yield
+        return
+    handle = head.register_forward_pre_hook(lambda _m, args: (args[0][:, -keep:], *args[1:]))
+    try:
+        yield
+    finally:
+        handle.remove()
 
 
 @dataclasses.dataclass
@@ -106,7 +137,8 @@ def _completion_positions(batch: PromptBatch, g: int, length: int, offset: int =
 
 def prefill(model, batch: PromptBatch, g: int):
     """Run the prompts once; return ``(cache repeated g times, last-token logits [P·g, V])``."""
-    out = model(**batch.inputs, position_ids=batch.positions, use_cache=True)
+    with last_logits(model, 1):
+        out = model(**batch.inputs, position_ids=batch.positions, use_cache=True)
     cache = out.cache if getattr(out, "cache", None) is not None else out.past_key_values
     cache.batch_repeat_interleave(g)
     return cache, out.logits[:, -1].repeat_interleave(g, 0)
@@ -248,6 +280,7 @@ def naive_completion_logps(model, batch: PromptBatch, ids: torch.Tensor, mask: t
     positions = torch.cat([batch.positions.repeat_interleave(g, 1),
                            _completion_positions(batch, g, ids.shape[1])], dim=2)
     media = {k: v for k, v in rep.items() if k not in ("input_ids", "attention_mask")}
-    out = model(input_ids=input_ids, attention_mask=attn, position_ids=positions, **media)
-    logits = out.logits[:, batch.length - 1:-1]
+    with last_logits(model, ids.shape[1] + 1):  # the last prompt position and the completion
+        out = model(input_ids=input_ids, attention_mask=attn, position_ids=positions, **media)
+    logits = out.logits[:, :-1]
     return token_logps(logits, ids, temperature)

@@ -160,8 +160,12 @@ class GRPOTrainer:
         self.processor = processor
         self.fingerprint = run_fingerprint(cfg, model, seed)
         model = add_lora(model, cfg, seed)
-        if self.g.gradient_checkpointing and torch.cuda.is_available():
-            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        if self.g.gradient_checkpointing:  # the preset decides, on any device (the CPU presets keep it off)
+            # transformers 5.x renamed gradient_checkpointing_* to activation_checkpointing_* (old names warn)
+            if hasattr(model, "activation_checkpointing_enable"):
+                model.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
+            else:
+                model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
             model.enable_input_require_grads()
         params = [p for p in model.parameters() if p.requires_grad]
         if not params:
@@ -215,60 +219,86 @@ class GRPOTrainer:
         fn = completion_logps if shared else naive_completion_logps
         return fn(model, batch, ids, mask, g, temperature=self.g.temperature)
 
-    def train_step(self, step: int) -> StepRecord:
-        from omni_r1_lite.models import adapters_disabled
-        from omni_r1_lite.rewards import group_advantages, score_completions
+    def rollout(self, samples: Sequence[Sample], step: int, micro: int = 0):
+        """Phase 1: encode the prompts (each once) and sample G completions per prompt.
 
+        Returns ``(batch, out, completions)``: the `PromptBatch`, the `GroupSample` and the decoded
+        completions (prompt-major). The sampling noise is a function of ``(seed, step, micro)``."""
+        g = self.g
+        batch = self.encode(samples)
+        gen = torch.Generator(device="cpu").manual_seed(_step_seed(self.seed, step, 100 + micro))
+        self.policy.eval()
+        out = sample_group(self.policy, batch, g.num_generations, g.max_completion_length,
+                           self.reasoner.eos_id, self.reasoner.pad_id, temperature=g.temperature,
+                           top_p=g.top_p, suppress_tokens=self.reasoner.suppress_tokens, generator=gen)
+        return batch, out, self.reasoner.decode(out.ids)
+
+    def score(self, samples: Sequence[Sample], completions: Sequence[Any]):
+        """Phase 2: System 2 and the rewards of each group; ``(rewards float[P, G], breakdowns)``."""
+        from omni_r1_lite.rewards import score_completions
+
+        g = self.g.num_generations
+        rewards, breakdowns = [], []
+        for i, s in enumerate(samples):
+            group = completions[i * g:(i + 1) * g]
+            _, br = score_completions(self.pipeline, s, [c.text for c in group], self.cfg.rewards,
+                                      finished=[c.finished for c in group], lengths=[c.num_tokens for c in group])
+            rewards.append([b.total for b in br])
+            breakdowns.append(br)
+        return np.array(rewards, dtype=np.float64).reshape(len(samples), g), breakdowns
+
+    def update(self, batch, out, rewards: np.ndarray):
+        """Phase 3: group-normalised advantages, the reference's and the policy's log-probabilities,
+        the clipped loss with the KL term, backward and (when the accumulation is complete) the
+        optimizer step. Returns the `grpo_loss` result."""
+        from omni_r1_lite.models import adapters_disabled
+        from omni_r1_lite.rewards import group_advantages
+
+        g = self.g
+        adv = torch.tensor(group_advantages(rewards, scale=g.scale_rewards).reshape(-1), dtype=torch.float32,
+                           device=self.accelerator.device)
+        ids, mask = out.ids.to(self.accelerator.device), out.mask.to(self.accelerator.device)
+        ref = None
+        if g.beta != 0.0:
+            with torch.no_grad(), adapters_disabled(self.policy):
+                ref = self._logps(self.policy, batch, ids, mask)
+        self.model.train()
+        with self.accelerator.accumulate(self.model):
+            logps = self._logps(self.model, batch, ids, mask)
+            res = grpo_loss(logps, logps.detach(), ref, adv, mask, beta=g.beta, epsilon=g.epsilon,
+                            loss_type=g.loss_type, max_completion_length=g.max_completion_length)
+            self.accelerator.backward(res.loss)
+            if self.accelerator.sync_gradients and g.max_grad_norm:
+                self.accelerator.clip_grad_norm_(self.model.parameters(), g.max_grad_norm)
+            self.optimizer.step()
+            self.scheduler.step()
+            self.optimizer.zero_grad()
+        return res
+
+    def train_step(self, step: int) -> StepRecord:
+        """One optimizer step: `rollout`, `score` and `update` for each micro-step."""
         g = self.g
         times = {"generation": 0.0, "system2_rewards": 0.0, "update": 0.0}
         totals, comps, fmt, lengths, fins, zero_std, losses, kls, clips = [], {}, [], [], [], [], [], [], []
         for micro in range(g.gradient_accumulation_steps):
             samples = self.batch_samples(step, micro)
             t0 = time.perf_counter()
-            batch = self.encode(samples)
-            gen = torch.Generator(device="cpu").manual_seed(_step_seed(self.seed, step, 100 + micro))
-            self.policy.eval()
-            out = sample_group(self.policy, batch, g.num_generations, g.max_completion_length,
-                               self.reasoner.eos_id, self.reasoner.pad_id, temperature=g.temperature,
-                               top_p=g.top_p, suppress_tokens=self.reasoner.suppress_tokens, generator=gen)
-            completions = self.reasoner.decode(out.ids)
+            batch, out, completions = self.rollout(samples, step, micro)
             times["generation"] += time.perf_counter() - t0
             t0 = time.perf_counter()
-            rewards = []
-            for i, s in enumerate(samples):
-                group = completions[i * g.num_generations:(i + 1) * g.num_generations]
-                _, br = score_completions(self.pipeline, s, [c.text for c in group], self.cfg.rewards,
-                                          finished=[c.finished for c in group], lengths=[c.num_tokens for c in group])
-                rewards.append([b.total for b in br])
+            r, breakdowns = self.score(samples, completions)
+            for br in breakdowns:
                 for b in br:
                     for k, v in b.by_group().items():
                         comps.setdefault(k, []).append(v)
                     fmt.append(float(b.format_ok))
-            r = np.array(rewards)
-            adv = torch.tensor(group_advantages(r, scale=g.scale_rewards).reshape(-1), dtype=torch.float32,
-                               device=self.accelerator.device)
             totals.extend(r.reshape(-1).tolist())
             zero_std.extend((r.std(axis=1) < 1e-8).tolist())
             lengths.extend(c.num_tokens for c in completions)
             fins.extend(c.finished for c in completions)
             times["system2_rewards"] += time.perf_counter() - t0
             t0 = time.perf_counter()
-            ids, mask = out.ids.to(self.accelerator.device), out.mask.to(self.accelerator.device)
-            ref = None
-            if g.beta != 0.0:
-                with torch.no_grad(), adapters_disabled(self.policy):
-                    ref = self._logps(self.policy, batch, ids, mask)
-            self.model.train()
-            with self.accelerator.accumulate(self.model):
-                logps = self._logps(self.model, batch, ids, mask)
-                res = grpo_loss(logps, logps.detach(), ref, adv, mask, beta=g.beta, epsilon=g.epsilon,
-                                loss_type=g.loss_type, max_completion_length=g.max_completion_length)
-                self.accelerator.backward(res.loss)
-                if self.accelerator.sync_gradients and g.max_grad_norm:
-                    self.accelerator.clip_grad_norm_(self.model.parameters(), g.max_grad_norm)
-                self.optimizer.step()
-                self.scheduler.step()
-                self.optimizer.zero_grad()
+            res = self.update(batch, out, r)
             losses.append(res.policy_loss)
             kls.append(res.kl)
             clips.append(res.clip_ratio)
