@@ -101,6 +101,22 @@ Margins (what the tests hold the GPU presets to): ``torch`` reports a "16 GB" T4
 and an "80 GB" A100 as 79.1 GiB; the plans must stay under 14.0 GiB (colab-3b, 5 % headroom for
 estimation error) and 72 GiB (a100-7b, 9 %).
 
+Checked at full size (``benchmarks/rehearsal.py --preset colab-3b`` on a CPU: the 3B's real
+dimensions and vocabulary, random bf16 weights, measured prompt length, 32-token completions): the
+peak of live tensor bytes per phase against `tensor_gib` was rollout −8 %, grounding −2 %, SAM2
++1 %, GRPO update +11 % (12.04 against 10.87 GiB, T = 4 × 915 tokens), evaluation +3 %. Before the
+loss forward scored only the completion positions it was +19 % (the prompt's logits at the real
+vocabulary, ~1 GiB with their gradient). The rollout is below the plan because the kit's rollout
+prefills the prompt (and runs the towers) once per group and repeats the cache G times, where the
+plan's prefill and encoder rows assume ``generate``'s G copies (0.55 of the 0.68 GiB planned), and
+because the LoRA gradients and AdamW moments (0.33 GiB) do not exist before the first update. The
+plan keeps the conservative rows: other backends (TRL, vLLM) do expand the prompt. The update's
+remaining excess is not attributed row by row; it is inside the 10 % fragmentation margin plus the
+5 % headroom the colab-3b limit keeps. On CUDA, ``scripts/gpu_check.sh`` measures the same
+phases with ``max_memory_allocated`` (CUDA kernels' workspaces are then inside the measurement,
+the context is not); those figures are still to come. The plan's prompt estimate (chars / 3) is
+on the safe side: 995 tokens where the real processor gives 883 for a 16-frame VOS prompt.
+
 What is *not* in the plan: CPU offload, FSDP/ZeRO sharding (``configs/accelerate``), memory of
 other processes on the GPU, and a grounding backend served by vLLM. The SFT warm start on a GPU
 preset (batch 1, LoRA) needs less than the GRPO step planned here.
