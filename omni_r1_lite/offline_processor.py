@@ -35,6 +35,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from omni_r1_lite.models import NAMED_SPECIAL_TOKENS  # the tokenizer attributes the processor reads
+
 REGULAR_TOKENS = 151643
 """Qwen's regular (BPE) vocabulary: ids 0 ... 151642."""
 
@@ -70,16 +72,6 @@ tokens (Qwen2.5-Omni renamed only the media ones). ``<tool_call>``...``<|file_se
 NOT_SPECIAL = frozenset({"<tool_call>", "</tool_call>", "<|fim_prefix|>", "<|fim_middle|>", "<|fim_suffix|>",
                          "<|fim_pad|>", "<|repo_name|>", "<|file_sep|>"})
 
-NAMED_TOKENS = {
-    "image_token": "<|IMAGE|>",
-    "audio_token": "<|AUDIO|>",
-    "video_token": "<|VIDEO|>",
-    "vision_bos_token": "<|vision_bos|>",
-    "vision_eos_token": "<|vision_eos|>",
-    "audio_bos_token": "<|audio_bos|>",
-    "audio_eos_token": "<|audio_eos|>",
-}
-"""The tokenizer attributes ``Qwen2_5OmniProcessor`` reads (``tokenizer.image_token`` ...)."""
 
 CHAT_TEMPLATE = (
     "{% set audio_count = namespace(value=0) %}{% set image_count = namespace(value=0) %}"
@@ -207,7 +199,7 @@ def build_tokenizer(vocab_path: str | os.PathLike | None = None) -> Any:
     # transformers adds special tokens cannot move them
     vocab.update({t: i for i, t in SPECIAL_TOKENS.items()})
     tok = Qwen2Tokenizer(vocab=vocab, merges=merges, unk_token=None, bos_token=None, eos_token="<|im_end|>",
-                         pad_token="<|endoftext|>", extra_special_tokens=dict(NAMED_TOKENS), model_max_length=32768,
+                         pad_token="<|endoftext|>", extra_special_tokens=dict(NAMED_SPECIAL_TOKENS), model_max_length=32768,
                          errors="replace", split_special_tokens=False, clean_up_tokenization_spaces=False)
     tok.add_tokens([AddedToken(t, special=True, normalized=False) for t in SPECIAL_TOKENS.values()
                     if t not in NOT_SPECIAL], special_tokens=True)
