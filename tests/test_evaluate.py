@@ -335,3 +335,21 @@ def test_kind_gains_pair_by_sample_and_skip_incomplete_methods():
     assert rows[0]["uniform"] == 40.0 and rows[0]["sft"] == -5.0 and "partial" not in rows[0]
     assert rows[1]["sft"] == 10.0
     assert kind_gains({"uniform": [{"sample_id": "x", "type": "referring", "JF": 1.0}]}) == []  # no kinds
+
+
+def test_info_table_tells_a_tagless_answer_from_a_well_formed_one():
+    """The lenient parser reads text without <answer> tags (a random model's output "parses"); the
+    info table's "tags ok %" counts only answers that followed the format."""
+    from omni_r1_lite.evaluation.tables import _info_table, _split_info
+
+    base = {"error": None, "seconds": 1.0, "finished": True}
+    records = [dict(base, sample_id="a", completion="<answer>the dog</answer>", plan_ok=True, issues=[]),
+               dict(base, sample_id="b", completion="random words", plan_ok=True, issues=["missing_answer_tags"]),
+               dict(base, sample_id="c", completion="<answer>the", plan_ok=True, issues=["unclosed_answer"]),
+               dict(base, sample_id="d", completion="", plan_ok=False, issues=["empty_output"])]
+    info = _split_info(records)
+    assert info["parse_ok"] == 0.75 and info["tags_ok"] == 0.25
+    table = _info_table("refavs", {"m": {"splits": {"test_s": info}}})
+    row = table.rows[0]
+    assert row["parse ok %"] == 75.0 and row["tags ok %"] == 25.0
+    assert table.columns.index("tags ok %") == table.columns.index("parse ok %") + 1

@@ -53,6 +53,10 @@ def _method_key(name: str) -> tuple:
     return (METHODS.index(name) if name in METHODS else len(METHODS), name)
 
 
+TAG_ISSUES = frozenset({"missing_answer_tags", "unclosed_answer"})
+"""Parser issues that mean the completion did not follow the answer format (it may still parse)."""
+
+
 def _split_info(records: list[dict]) -> dict[str, Any]:
     scored = [r for r in records if not r.get("error")]
     errors = [r for r in records if r.get("error")]
@@ -62,6 +66,10 @@ def _split_info(records: list[dict]) -> dict[str, Any]:
         "errors": len(errors),
         "error_examples": [f"{r['sample_id']}: {r['error']}" for r in errors[:3]],
         "parse_ok": (sum(bool(r.get("plan_ok")) for r in with_plan) / len(with_plan)) if with_plan else None,
+        # the lenient parser reads an answer without tags too (a random 3B's text "parses"): this is the
+        # share that followed the format, <answer> ... </answer> present and closed
+        "tags_ok": (sum(bool(r.get("plan_ok")) and not set(r.get("issues") or ()) & TAG_ISSUES
+                        for r in with_plan) / len(with_plan)) if with_plan else None,
         "finished": (sum(bool(r.get("finished")) for r in with_plan) / len(with_plan)) if with_plan else None,
         "seconds_per_sample": float(np.mean([r["seconds"] for r in scored])) if scored else None,
     }
@@ -72,7 +80,7 @@ def collect_results(run_dir: str | Path, methods: Sequence[str] | None = None, s
     """The dict form of every stored evaluation under ``<run_dir>/eval/``.
 
     Returns ``{"format", "preset", "paper_setting", "source", "datasets": {dataset: {"methods":
-    {method: {"splits": {split: {"n", "errors", "error_examples", "parse_ok", "finished",
+    {method: {"splits": {split: {"n", "errors", "error_examples", "parse_ok", "tags_ok", "finished",
     "seconds_per_sample"}}, "tables": {benchmark: [row dicts as in BenchmarkScorer.table()]}}}}}}``
     (J, F, A, R in percent, S a fraction; ``None`` for not available).
     """
@@ -211,9 +219,10 @@ def _info_table(dataset: str, methods: dict) -> Table:
         for split, info in m["splits"].items():
             rows.append({"method": method, "split": split, "n": info["n"], "errors": info["errors"],
                          "parse ok %": None if info["parse_ok"] is None else 100 * info["parse_ok"],
+                         "tags ok %": None if info.get("tags_ok") is None else 100 * info["tags_ok"],
                          "EOS %": None if info["finished"] is None else 100 * info["finished"],
                          "s/sample": info["seconds_per_sample"]})
-    cols = ["method", "split", "n", "errors", "parse ok %", "EOS %", "s/sample"]
+    cols = ["method", "split", "n", "errors", "parse ok %", "tags ok %", "EOS %", "s/sample"]
     return Table(f"{dataset}: samples, errors, System-1 parse rate, time", cols, rows, digits={"s/sample": 3})
 
 
