@@ -2,6 +2,7 @@
 language model only, learning signal, checkpoints that resume to the same adapter, the log."""
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -248,7 +249,7 @@ def test_checkpoints_of_another_start_model_are_set_aside_not_resumed(world, tmp
     with pytest.warns(UserWarning, match="another run"):
         other.train(max_steps=1)
     stale = tmp_path / "run" / "stale-1"
-    assert (stale / "checkpoint-2" / "trainer_state.pt").exists() and (stale / "train_log.jsonl").exists()
+    assert (stale / "checkpoint-2" / "trainer_state.json").exists() and (stale / "train_log.jsonl").exists()
     assert [r["step"] for r in read_log(tmp_path / "run")] == [1]
     # a different setting also changes the fingerprint; max_steps does not
     base, _ = load_thinker(path)
@@ -256,3 +257,105 @@ def test_checkpoints_of_another_start_model_are_set_aside_not_resumed(world, tmp
     assert trainer_mod.run_fingerprint(apply_overrides(cfg, ["grpo.max_steps=99"]), base, 0) == fp
     assert trainer_mod.run_fingerprint(apply_overrides(cfg, ["grpo.beta=0.1"]), base, 0) != fp
     assert trainer_mod.run_fingerprint(cfg, base, 1) != fp
+
+
+class _Touch:
+    """A pickle payload: unpickling it creates ``marker`` (what a crafted trainer_state.pt could do)."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (Path(self.marker),))
+
+
+def _adapter(out_dir):
+    from safetensors.torch import load_file
+
+    return load_file(str(Path(out_dir) / "adapter" / "adapter_model.safetensors"))
+
+
+def test_a_crafted_checkpoint_runs_no_code_and_is_set_aside(world, tmp_path, monkeypatch):
+    """No pickle is loaded from a run folder: an earlier kit's (or a crafted) trainer_state.pt is
+    moved aside unread, a crafted trainer_state.json is only data, and odd folder names are ignored."""
+    cfg, samples, path = world
+    run = tmp_path / "run"
+    marker = tmp_path / "payload-ran"
+    crafted = run / "checkpoint-1"
+    (crafted / "adapter").mkdir(parents=True)
+    torch.save({"step": 1, "fingerprint": _Touch(marker)}, crafted / "trainer_state.pt")
+    (run / "checkpoint-notanumber").mkdir()
+    tr = _trainer(cfg, samples, path, run, monkeypatch)
+    with pytest.warns(UserWarning, match="another run"):
+        tr.train(max_steps=1)
+    assert not marker.exists()
+    assert (run / "stale-1" / "checkpoint-1" / "trainer_state.pt").exists()  # kept, not deleted
+    assert [r["step"] for r in read_log(run)] == [1]
+    # a state file that is not ours: refused with the file named, never executed
+    from omni_r1_lite.grpo.state import CheckpointError, read_meta
+
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "trainer_state.json").write_text("{not json")
+    with pytest.raises(CheckpointError, match="trainer_state.json"):
+        read_meta(bad)
+
+
+def test_a_kill_during_rotation_resumes_from_the_newest_complete_checkpoint(world, tmp_path, monkeypatch):
+    """An empty and a half-deleted older checkpoint beside a complete checkpoint-4 are skipped, not
+    taken for another run: training resumes at step 4, logs each step once, ends as an unbroken run."""
+    cfg, samples, path = world
+    full = _trainer(cfg, samples, path, tmp_path / "full", monkeypatch)
+    full.train(max_steps=5)
+
+    class Killed(Exception):
+        pass
+
+    def kill_at_5(rec):
+        if rec.step == 5:
+            raise Killed
+
+    run = tmp_path / "run"
+    part = _trainer(cfg, samples, path, run, monkeypatch)
+    with pytest.raises(Killed):
+        part.train(max_steps=5, callback=kill_at_5)
+    assert [p.name for p in part.checkpoints()] == ["checkpoint-4"]
+    (run / "checkpoint-2").mkdir()  # emptied by the kill
+    half = run / "checkpoint-3"
+    shutil.copytree(run / "checkpoint-4" / "adapter", half / "adapter")  # its state files already gone
+    (run / ".trash-checkpoint-1").mkdir()
+    resumed = _trainer(cfg, samples, path, run, monkeypatch)
+    with pytest.warns(UserWarning, match="incomplete checkpoint") as got:
+        resumed.train(max_steps=5)
+    assert not any("another run" in str(w.message) for w in got)
+    assert not (run / "stale-1").exists() and not (run / ".trash-checkpoint-1").exists()
+    assert [r["step"] for r in read_log(run)] == [1, 2, 3, 4, 5]
+    a, b = _adapter(tmp_path / "full"), _adapter(run)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_resume_with_lora_dropout_is_bit_identical(world, tmp_path, monkeypatch):
+    """Dropout draws from torch's generator: the checkpoint restores it, so a killed-and-resumed
+    run ends with exactly the uninterrupted run's adapter."""
+    cfg, samples, path = world
+    cfg = apply_overrides(cfg, ["grpo.lora_dropout=0.05"])
+    full = _trainer(cfg, samples, path, tmp_path / "full", monkeypatch)
+    full.train(max_steps=3)
+
+    class Killed(Exception):
+        pass
+
+    def kill_at_3(rec):
+        if rec.step == 3:
+            raise Killed
+
+    part = _trainer(cfg, samples, path, tmp_path / "part", monkeypatch)
+    with pytest.raises(Killed):
+        part.train(max_steps=3, callback=kill_at_3)
+    torch.manual_seed(12345)  # a new process starts with other generator states
+    np.random.seed(12345)
+    resumed = _trainer(cfg, samples, path, tmp_path / "part", monkeypatch)
+    resumed.train(max_steps=3)
+    a, b = _adapter(tmp_path / "full"), _adapter(tmp_path / "part")
+    diff = max(float((a[k] - b[k]).abs().max()) for k in a)
+    assert diff == 0.0, diff

@@ -14,9 +14,12 @@ on each process, G completions each):
    term (`omni_r1_lite.grpo.loss`), backward, gradient clipping, AdamW on the LoRA weights.
 
 Only LoRA weights train, on the language model's linear layers (the audio and vision towers
-stay frozen). Checkpoints (``checkpoint-<step>/``: PEFT adapter, optimizer, scheduler, step) let a
-killed run resume and end with the same adapter as an uninterrupted one: the samples and the
-sampling noise of step ``s`` are functions of ``(seed, s)`` only. A checkpoint records a
+stay frozen). Checkpoints (``checkpoint-<step>/``: PEFT adapter, optimizer, scheduler, step, random
+generators; JSON and safetensors, never pickle: `omni_r1_lite.grpo.state`) let a killed run resume
+and end with the same adapter as an uninterrupted one, bit for bit: the samples and the sampling
+noise of step ``s`` are functions of ``(seed, s)`` only, and so is torch's global generator during
+the step (dropout); the checkpoint also restores every generator's state. A
+folder a kill left half-written or half-deleted is skipped; the newest complete checkpoint resumes. A checkpoint records a
 fingerprint of the settings and the start model (`run_fingerprint`): one left by another run
 (say, before the SFT warm start was retrained) is moved to ``stale-<n>/``, never resumed. The log is JSONL
 (``train_log.jsonl``): reward components, KL, loss, completion lengths, seconds per phase.
@@ -44,6 +47,16 @@ from omni_r1_lite.grpo.rollout import (
     make_prompt_batch,
     naive_completion_logps,
     sample_group,
+)
+from omni_r1_lite.grpo.state import (
+    CheckpointError,
+    checkpoint_status,
+    checkpoint_step,
+    read_meta,
+    read_state,
+    restore_rng,
+    write_rng,
+    write_state,
 )
 
 LOG_NAME = "train_log.jsonl"
@@ -313,49 +326,81 @@ class GRPOTrainer:
 
     # -- the loop, checkpoints, resume ------------------------------------------------------------
 
+    def _checkpoint_dirs(self) -> list[Path]:
+        """Every ``checkpoint-<step>`` folder, complete or not, by step (other names are ignored)."""
+        found = [(checkpoint_step(p), p) for p in self.out_dir.glob("checkpoint-*") if p.is_dir()]
+        return [p for step, p in sorted((s, p) for s, p in found if s is not None)]
+
     def checkpoints(self) -> list[Path]:
-        return sorted(self.out_dir.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))
+        """The complete checkpoints, oldest first (a folder a kill left half-written or half-deleted
+        is not one: `omni_r1_lite.grpo.state.checkpoint_status`)."""
+        return [p for p in self._checkpoint_dirs() if checkpoint_status(p) == "complete"]
 
     def save_checkpoint(self, step: int) -> Path:
-        """``checkpoint-<step>/``: the PEFT adapter, optimizer and scheduler states, the step."""
+        """``checkpoint-<step>/``: the PEFT adapter, optimizer and scheduler states, the step, every
+        process's random generators (`omni_r1_lite.grpo.state`: JSON and safetensors, no pickle)."""
+        acc = self.accelerator
         path = self.out_dir / f"checkpoint-{step}"
         tmp = self.out_dir / f".tmp-checkpoint-{step}"
-        if self.accelerator.is_main_process:
+        if acc.is_main_process:
             shutil.rmtree(tmp, ignore_errors=True)
+            tmp.mkdir(parents=True)
+        acc.wait_for_everyone()
+        write_rng(tmp, acc.process_index)
+        if acc.is_main_process:
             self.policy.save_pretrained(tmp / "adapter")
-            torch.save({"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
-                        "step": step, "seed": self.seed, "fingerprint": self.fingerprint}, tmp / "trainer_state.pt")
-            shutil.rmtree(path, ignore_errors=True)
+            write_state(tmp, {"step": step, "seed": self.seed, "fingerprint": self.fingerprint},
+                        self.optimizer.state_dict(), self.scheduler.state_dict())
+        acc.wait_for_everyone()
+        if acc.is_main_process:
+            _remove(path)
             tmp.rename(path)  # a checkpoint appears whole or not at all
-        self.accelerator.wait_for_everyone()
+        acc.wait_for_everyone()
         return path
 
     def load_checkpoint(self, path: Path) -> int:
         from peft import set_peft_model_state_dict
         from safetensors.torch import load_file
 
+        meta, opt_state, sched_state = read_state(path)
         weights = load_file(str(path / "adapter" / "adapter_model.safetensors"))
         set_peft_model_state_dict(self.policy, weights)
-        state = torch.load(path / "trainer_state.pt", weights_only=False)
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.scheduler.load_state_dict(state["scheduler"])
-        return int(state["step"])
+        self.optimizer.load_state_dict(opt_state)
+        self.scheduler.load_state_dict(sched_state)
+        if not restore_rng(path, self.accelerator.process_index):
+            import warnings
+
+            warnings.warn(f"{path} has no random generator state for process {self.accelerator.process_index}: "
+                          "the run resumes, but steps that draw from them (dropout) will differ from an "
+                          "uninterrupted run", stacklevel=2)
+        return int(meta["step"])
 
     def _checkpoint_fingerprint(self, path: Path) -> str | None:
         try:
-            return torch.load(path / "trainer_state.pt", weights_only=False).get("fingerprint")
-        except Exception:  # an unreadable state: not this run's
+            return read_meta(path).get("fingerprint")
+        except CheckpointError:  # an unreadable state: not this run's
             return None
 
     def set_aside_stale(self) -> Path | None:
         """Move checkpoints (and the log) that another run left in ``out_dir`` into ``stale-<n>/``.
 
         A checkpoint is this run's when its fingerprint (`run_fingerprint`) matches; anything else
-        (another warm start, other settings, a checkpoint from an older kit) is kept, not resumed.
-        Returns the folder they went to, or None when there was nothing stale.
+        (another warm start, other settings, a checkpoint from an older kit, whose pickled state is
+        never loaded) is kept, not resumed. An *incomplete* checkpoint (a kill during a save or a
+        rotation) is no one's: it is skipped, with a warning, and training resumes from the newest
+        complete one. Returns the folder they went to, or None when there was nothing stale.
         """
-        ckpts = self.checkpoints()
-        if not ckpts or all(self._checkpoint_fingerprint(c) == self.fingerprint for c in ckpts):
+        import warnings
+
+        dirs = self._checkpoint_dirs()
+        status = {p: checkpoint_status(p) for p in dirs}
+        incomplete = [p.name for p in dirs if status[p] == "incomplete"]
+        if incomplete and self.accelerator.is_main_process:
+            warnings.warn(f"{self.out_dir}: incomplete checkpoint(s) {', '.join(incomplete)} skipped "
+                          "(left by an interrupted save or clean-up)", stacklevel=2)
+        judged = [p for p in dirs if status[p] != "incomplete"]
+        if not judged or all(status[c] == "complete" and self._checkpoint_fingerprint(c) == self.fingerprint
+                             for c in judged):
             return None
         n = 1
         while (self.out_dir / f"stale-{n}").exists():
@@ -363,15 +408,22 @@ class GRPOTrainer:
         dest = self.out_dir / f"stale-{n}"
         if self.accelerator.is_main_process:
             dest.mkdir()
-            for item in [*ckpts, self.out_dir / LOG_NAME, self.out_dir / "adapter"]:
+            for item in [*judged, self.out_dir / LOG_NAME, self.out_dir / "adapter"]:
                 if item.exists():
                     shutil.move(str(item), str(dest / item.name))
-            import warnings
-
-            warnings.warn(f"{self.out_dir} held checkpoints of another run (other start model or settings): "
-                          f"moved to {dest}; training starts from step 0", stacklevel=2)
+            warnings.warn(f"{self.out_dir} held checkpoints of another run (other start model or settings, "
+                          f"or an earlier kit's format): moved to {dest}; training starts from step 0",
+                          stacklevel=2)
         self.accelerator.wait_for_everyone()
         return dest
+
+    def _rotate(self) -> None:
+        """Remove every checkpoint folder but the newest complete one (each renamed first, so that a
+        kill in the middle leaves a whole checkpoint or none, never a half-deleted one by that name)."""
+        keep = self.checkpoints()[-1:]
+        for old in self._checkpoint_dirs():
+            if old not in keep:
+                _remove(old)
 
     def _trim_log(self, last_step: int) -> None:
         log = self.out_dir / LOG_NAME
@@ -395,6 +447,10 @@ class GRPOTrainer:
         max_steps = self.g.max_steps if max_steps is None else max_steps
         start = 0
         if resume:
+            if self.accelerator.is_main_process:  # what a kill left: half-written saves, half-done removals
+                for junk in [*self.out_dir.glob(".tmp-checkpoint-*"), *self.out_dir.glob(".trash-*")]:
+                    shutil.rmtree(junk, ignore_errors=True)
+            self.accelerator.wait_for_everyone()
             self.set_aside_stale()
         if resume and self.checkpoints():
             start = self.load_checkpoint(self.checkpoints()[-1])
@@ -405,7 +461,13 @@ class GRPOTrainer:
 
             bar = tqdm(total=max_steps, initial=start, desc="GRPO", unit="step")
         for step in range(start + 1, max_steps + 1):
-            rec = self.train_step(step)
+            # dropout (and anything else drawing from torch's global generator) is a function of
+            # (seed, step, process) too; the caller's generator state is left as it was
+            acc = self.accelerator
+            devices = [acc.device] if acc.device.type == "cuda" else []
+            with torch.random.fork_rng(devices=devices):
+                torch.manual_seed(_step_seed(self.seed, step, 1000 + acc.process_index))
+                rec = self.train_step(step)
             self.step = step
             if self.accelerator.is_main_process:
                 with open(self.out_dir / LOG_NAME, "a") as f:
@@ -417,8 +479,8 @@ class GRPOTrainer:
                 callback(rec)
             if self.g.save_steps and step % self.g.save_steps == 0 and step < max_steps:
                 self.save_checkpoint(step)
-                for old in self.checkpoints()[:-1]:
-                    shutil.rmtree(old, ignore_errors=True)
+                if self.accelerator.is_main_process:
+                    self._rotate()
         if bar is not None:
             bar.close()
         final = self.out_dir / "adapter"
@@ -426,6 +488,16 @@ class GRPOTrainer:
             self.policy.save_pretrained(final)
         self.accelerator.wait_for_everyone()
         return final
+
+
+def _remove(path: Path) -> None:
+    """Delete a folder by renaming it to ``.trash-<name>`` first (atomic), then removing that."""
+    if not path.exists():
+        return
+    trash = path.with_name(f".trash-{path.name}")
+    shutil.rmtree(trash, ignore_errors=True)
+    path.rename(trash)
+    shutil.rmtree(trash, ignore_errors=True)
 
 
 def read_log(out_dir: str | Path) -> list[dict]:
