@@ -353,3 +353,27 @@ def test_info_table_tells_a_tagless_answer_from_a_well_formed_one():
     row = table.rows[0]
     assert row["parse ok %"] == 75.0 and row["tags ok %"] == 25.0
     assert table.columns.index("tags ok %") == table.columns.index("parse ok %") + 1
+
+
+def test_one_failing_sample_is_an_error_row_and_the_rest_is_scored(cfg, tmp_path, monkeypatch):
+    """Not only bad media: any failure of one sample (here the metric's shape check, as a deleted
+    frame gives) becomes an error row naming the sample and the cause; strict mode still raises."""
+    import omni_r1_lite.evaluation.runner as runner_mod
+
+    data = tmp_path / "data"
+    samples = Evaluator(cfg, data, tmp_path / "probe", "uniform").samples("test_s")
+    bad = samples[2].sample_id
+    real = runner_mod.Evaluator.evaluate_sample
+
+    def flaky(self, i, sample):
+        if sample.sample_id == bad:
+            raise ValueError("pred and gt must have the same [T, H, W] shape")
+        return real(self, i, sample)
+
+    monkeypatch.setattr(runner_mod.Evaluator, "evaluate_sample", flaky)
+    res = evaluate_split(cfg, data, "test_s", "uniform", tmp_path / "lenient", progress=False)
+    assert len(res.scored) == len(samples) - 1 and [e["sample_id"] for e in res.errors] == [bad]
+    assert res.errors[0]["error"].startswith("ValueError: pred and gt must have the same")
+    assert "ValueError" in res.errors[0]["traceback"]
+    with pytest.raises(ValueError, match="same"):
+        evaluate_split(cfg, data, "test_s", "uniform", tmp_path / "strict", progress=False, strict=True)

@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 
 from omni_r1_lite.config import KitConfig, to_dict
-from omni_r1_lite.data.schema import DataError, Sample
+from omni_r1_lite.data.schema import Sample
 from omni_r1_lite.evaluation import records as rec_io
 from omni_r1_lite.evaluation.methods import (
     METHODS,
@@ -152,6 +152,9 @@ class Evaluator:
         model, processor: an already loaded System 1 (skips loading; e.g. a notebook's model).
         system2: an already built `DetailSystem` (default: the preset's).
         strict: raise on a bad sample (the `DataError` names the file) instead of an error row.
+            Otherwise any failure of one sample (bad media, a shape mismatch, a model error) becomes
+            an error row naming the sample and the cause, and the rest of the split is scored; only
+            running out of memory stops the split (it is a setting, not a sample).
         max_samples: cap per split (default ``cfg.data.max_eval_samples``; the first N samples).
         overwrite: discard stored results whose fingerprint differs (else `StaleResultsError`).
         progress: tqdm bar with rate and ETA.
@@ -431,8 +434,8 @@ class Evaluator:
                 t0 = time.perf_counter()
                 try:
                     record = self.evaluate_sample(i, sample)
-                except (DataError, OSError) as e:
-                    if self.strict:
+                except Exception as e:  # one bad sample is an error row, not the end of the split
+                    if self.strict or _stops_the_split(e):
                         raise
                     record = self._error_row(i, sample, sample.sample_id, e, "evaluate", time.perf_counter() - t0)
                     record["traceback"] = traceback.format_exc(limit=3)
@@ -473,6 +476,13 @@ def evaluate_split(cfg: KitConfig, data_dir: str | Path, split: str, method: str
     """
     run_kw = {k: kwargs.pop(k) for k in ("rank", "world_size", "merge") if k in kwargs}
     return Evaluator(cfg, data_dir, out_dir, method, **kwargs).run_split(split, **run_kw)
+
+
+def _stops_the_split(error: BaseException) -> bool:
+    """Failures that are not one sample's: out of (GPU or host) memory."""
+    import torch
+
+    return isinstance(error, (MemoryError, torch.cuda.OutOfMemoryError))
 
 
 def _digest(fp: dict) -> str:
