@@ -366,3 +366,57 @@ def test_parse_boxes_cases():
     nested = '{"objects": [{"name": "cat", "bbox_2d": [1, 1, 4, 4]}], "meta": {"bbox": [2, 2, 6, 6]}}'
     np.testing.assert_array_equal(parse_boxes(nested), [[1, 1, 4, 4], [2, 2, 6, 6]])
     assert parse_boxes(None).shape == (0, 4)
+
+
+_MOMENT = '{"start_time": "00:01.00", "end_time": "00:01.00", "description": "the red circle"}'
+
+
+def test_a_time_too_long_for_a_float_drops_only_its_moment():
+    """A 400-digit integer time used to overflow float() and lose the whole plan (parser_error)."""
+    from omni_r1_lite.systems.parsing import parse_time, parse_vos_answer
+
+    huge = '{"start_time": ' + "9" * 400 + ', "end_time": "00:01.00", "description": "x"}'
+    plan = parse_vos_answer(f"<think>t</think><answer>{huge}{_MOMENT}</answer>", num_frames=10)
+    assert plan.ok and plan.keyframes == (2,) and "bad_time" in plan.issues and "parser_error" not in plan.issues
+    assert parse_time(10**400) == (None, "bad_time") and parse_time(1e300) == (None, "bad_time")
+    assert parse_time(12)[0] == 12
+
+
+def test_a_moment_after_many_empty_blocks_is_read():
+    """Blocks without a ':' are decided without parsing and do not use up the parse budget."""
+    from omni_r1_lite.systems.parsing import json_blocks, parse_vos_answer
+
+    plan = parse_vos_answer("<think>t</think><answer>" + "{}" * 600 + "{ } {oops}" + _MOMENT + "</answer>",
+                            num_frames=10)
+    assert plan.ok and plan.keyframes == (2,) and plan.descriptions == ("the red circle",)
+    blocks, bad = json_blocks("{} {\f} {oops} {1, 2} " + _MOMENT)
+    assert [(v, r) for _, v, r in blocks][:2] == [({}, False), ({}, True)] and bad == 2  # as the parsers say
+
+
+def test_json_blocks_agrees_with_parsing_every_colon_free_block():
+    """The shortcut for blocks without ':' gives what parsing them would (random brace soup)."""
+    import random
+
+    from omni_r1_lite.systems.parsing import json_blocks, loads_lenient
+
+    rng = random.Random(0)
+    for _ in range(300):
+        text = "".join(rng.choice("{} \t\n\x0cab,[]1'\"") for _ in range(rng.randint(1, 40)))
+        blocks, _ = json_blocks(text)
+        for start, value, repaired in blocks:
+            depth, end = 0, None
+            for i in range(start, len(text)):
+                depth += {"{": 1, "}": -1}.get(text[i], 0)
+                if depth == 0:
+                    end = i
+                    break
+            if end is not None and ":" not in text[start:end + 1] and '"' not in text[start:end + 1]:
+                assert loads_lenient(text[start:end + 1]) == (value, repaired), repr(text)
+
+
+def test_stripping_many_end_tokens_keeps_the_text():
+    from omni_r1_lite.systems.parsing import _strip_special_tail, extract_answer
+
+    assert _strip_special_tail("abc " + "<|im_end|>\n" * 50000 + "<|endoftext|>") == "abc"
+    assert _strip_special_tail("<|im_end|>") == "" and _strip_special_tail("x<|im_end") == "x<|im_end"
+    assert extract_answer("<answer>a</answer>" + "<|im_end|>" * 1000) == ("a", ())

@@ -24,7 +24,9 @@ True
 - *Finding JSON.* A brace-balancing scanner (aware of JSON strings, with a string-blind second
   pass for unbalanced quotes) finds every ``{…}`` block, nested ones included, and reads it with
   ``json.loads``; if that fails it retries after removing trailing commas and quoting bare keys,
-  then with ``ast.literal_eval`` (single quotes) — ``json_repaired``. Unreadable blocks are skipped
+  then with ``ast.literal_eval`` (single quotes) — ``json_repaired``. At most 512 blocks holding a
+  ``:`` are parsed per answer, in order (blocks without one are empty objects or unreadable,
+  decided without parsing, so any number of ``{}`` costs little). Unreadable blocks are skipped
   (``malformed_json``) while readable blocks inside them still count. A moment is any object with
   a ``start_time``, ``end_time`` or ``description`` key (case-insensitive), found at any depth, so
   ``[{…}, {…}]`` and ``{"moments": [{…}]}`` work too.
@@ -47,7 +49,9 @@ True
 from __future__ import annotations
 
 import ast
+import bisect
 import dataclasses
+import itertools
 import json
 import math
 import re
@@ -84,7 +88,8 @@ ISSUES: dict[str, str] = {
 """Issue codes a `Plan` may carry, with their meaning."""
 
 MAX_DESCRIPTION_CHARS = 300
-_MAX_CANDIDATES = 512
+_MAX_CANDIDATES = 512  # blocks holding a ':' that are parsed, per answer (bounds the worst case)
+_MAX_SECONDS = 10**9  # a time beyond ~31 years is not a moment of a clip (and may not fit a float)
 _MAX_REPAIR_CHARS = 4000  # longer blocks are only tried as strict JSON (bounds the worst case)
 
 
@@ -147,15 +152,20 @@ _TAIL_TOKENS = ("<|im_end|>", "<|endoftext|>")
 
 
 def _strip_special_tail(text: str) -> str:
-    """``text`` without trailing whitespace and end-of-sequence / padding tokens (linear time)."""
+    """``text`` without trailing whitespace and end-of-sequence / padding tokens (linear time: the
+    end moves back, the string is cut once)."""
+    end = len(text)
     while True:
-        text = text.rstrip()
+        while end and text[end - 1].isspace():
+            end -= 1
         for token in _TAIL_TOKENS:
-            if text.endswith(token):
-                text = text[: -len(token)]
+            if text.startswith(token, end - len(token)) and end >= len(token):
+                end -= len(token)
                 break
         else:
-            return text
+            return text[:end]
+
+
 _FORMAT = re.compile(
     r"<think>(?:(?!</?think>|</?answer>).)*</think>\s*<answer>(?:(?!</?think>|</?answer>).)*</answer>",
     re.DOTALL,
@@ -304,25 +314,53 @@ def json_blocks(text: str) -> tuple[list[tuple[int, Any, bool]], int]:
     aware, _ = _brace_pairs(text, True)
     blind, unclosed = _brace_pairs(text, False)
     pairs = set(aware) | set(blind)
-    candidates = sorted(pairs, key=lambda p: (p[0], -p[1]))[:_MAX_CANDIDATES]
+    candidates = sorted(pairs, key=lambda p: (p[0], -p[1]))
+    # a readable block without a ':' can only be an empty object, so blocks without one are decided
+    # by counting (prefix sums), never parsed: only blocks with a ':' count towards the cap
+    cp = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    colons = np.concatenate([[0], np.cumsum(cp == 58)]).tolist()  # ':'
+    feeds = np.concatenate([[0], np.cumsum(cp == 12)]).tolist()  # form feed: blank to ast, not to json
+    solid = np.concatenate([[0], np.cumsum(~np.isin(cp, (32, 9, 10, 13, 12)))]).tolist()
     accepted: list[tuple[int, int, Any, bool]] = []
     failed: list[tuple[int, int]] = []
+    parsed = 0
+    reach = -1  # the furthest end of an accepted block: candidates come by start, so a candidate
+    # lies inside an accepted block exactly when it ends before that (no quadratic scan)
     for s, e in candidates:
-        if any(a <= s and e <= b for a, b, _, _ in accepted):
+        if e <= reach:
             continue
+        if colons[e + 1] == colons[s]:
+            if solid[e] - solid[s + 1] == 0:
+                accepted.append((s, e, {}, bool(feeds[e] - feeds[s + 1])))
+                reach = max(reach, e)
+            else:
+                failed.append((s, e))
+            continue
+        if parsed >= _MAX_CANDIDATES:
+            break
+        parsed += 1
         result = loads_lenient(text[s : e + 1])
         if result is None:
             failed.append((s, e))
         else:
             accepted.append((s, e, result[0], result[1]))
-    outer_failed = [
-        (s, e)
-        for s, e in failed
-        if not any(a <= s and e <= b and (a, b) != (s, e) for a, b in failed)
-        and not any(s <= a and b <= e for a, b, _, _ in accepted)
-    ]
-    truncated = [i for i in unclosed if not any(a <= i <= b for a, b, _, _ in accepted)]
-    return [(s, v, r) for s, _, v, r in accepted], len(outer_failed) + len(truncated)
+            reach = max(reach, e)
+    starts = [a for a, _, _, _ in accepted]
+    ends = [b for _, b, _, _ in accepted]
+    suffix_min = list(itertools.accumulate(reversed(ends), min))[::-1] + [len(text)]
+    prefix_max = list(itertools.accumulate(ends, max))
+    outer_failed, failed_reach = 0, -1
+    for s, e in failed:  # by start: one not inside an earlier (larger) failed block ...
+        inside = e <= failed_reach
+        failed_reach = max(failed_reach, e)
+        # ... and holding no accepted block (the accepted block starting at or after s that ends first)
+        if not inside and suffix_min[bisect.bisect_left(starts, s)] > e:
+            outer_failed += 1
+    truncated = 0
+    for i in unclosed:
+        k = bisect.bisect_right(starts, i) - 1
+        truncated += not (k >= 0 and prefix_max[k] >= i)
+    return [(s, v, r) for s, _, v, r in accepted], outer_failed + truncated
 
 
 # ----------------------------------------------------------------------------- VOS answers
@@ -361,8 +399,10 @@ def parse_time(value: Any) -> tuple[Fraction | None, str | None]:
         return None, "missing_time"
     if isinstance(value, bool):
         return None, "bad_time"
+    if isinstance(value, int) and not 0 <= value <= _MAX_SECONDS:  # also ints too long for a float
+        return None, "bad_time"
     if isinstance(value, (int, float)):
-        if not math.isfinite(value) or value < 0:
+        if not math.isfinite(value) or not 0 <= value <= _MAX_SECONDS:
             return None, "bad_time"
         return Fraction(str(value)), "nonstandard_time"
     if not isinstance(value, str):
