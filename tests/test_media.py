@@ -301,3 +301,25 @@ def test_write_preview_mp4_has_video_and_sound(tmp_path):
     assert not list(tmp_path.glob("*.m4a")) and not list(tmp_path.glob("p/*TEMP*"))
     silent = write_preview_mp4(frames, None, tmp_path / "silent.mp4", fps=8)
     assert not media_info(silent).has_audio
+
+
+def test_a_truncated_wav_is_an_error_naming_the_file(tmp_path):
+    """A WAV cut to half its length used to decode as 31,989 of its 64,000 samples without a word."""
+    import struct
+
+    from omni_r1_lite.data.media import CorruptMediaError, read_audio, write_wav
+
+    full = tmp_path / "full.wav"
+    write_wav(full, 0.3 * np.sin(np.arange(64000) / 10), sr=16000)
+    assert read_audio(full).shape == (64000,)
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(full.read_bytes()[: full.stat().st_size // 2])
+    with pytest.raises(CorruptMediaError, match=r"truncated: the header declares 4\.000 s.*cut\.wav"):
+        read_audio(cut)
+    # a streaming writer's unknown size (0xFFFFFFFF) is not a truncation
+    raw = bytearray(full.read_bytes())
+    pos = raw.index(b"data") + 4
+    raw[pos:pos + 4] = struct.pack("<I", 0xFFFFFFFF)
+    stream = tmp_path / "stream.wav"
+    stream.write_bytes(bytes(raw))
+    assert read_audio(stream).shape[0] >= 63000

@@ -587,6 +587,7 @@ def read_audio(
         if missing == "silence":
             return silence(duration, "audio file not found")
         raise MissingMediaError("audio file not found", path)
+    check_wav_length(path)
     try:
         container = av.open(str(path))
     except (av.error.FFmpegError, OSError) as e:
@@ -616,6 +617,55 @@ def read_audio(
         return np.zeros(0, dtype=np.float32)
     audio = np.concatenate(chunks, axis=1)  # [C, N]
     return audio.mean(axis=0).astype(np.float32)
+
+
+def check_wav_length(path: str | Path) -> None:
+    """Raise `CorruptMediaError` when a RIFF/WAVE file holds fewer audio bytes than its header
+    declares (a cut download or copy). FFmpeg decodes such a file without a word, with the
+    duration of what is left, so the header's data size is compared with the bytes on disk.
+    Files that are not RIFF/WAVE, and WAVs written with an unknown size (0 or 0xFFFFFFFF, as
+    streaming writers do), are not checked.
+
+    >>> import tempfile
+    >>> p = Path(tempfile.mkdtemp()) / "cut.wav"
+    >>> _ = write_wav(p, np.zeros(16000), sr=16000)
+    >>> check_wav_length(p)
+    >>> _ = p.write_bytes(p.read_bytes()[:20000])
+    >>> check_wav_length(p)
+    Traceback (most recent call last):
+    ...
+    omni_r1_lite.data.media.CorruptMediaError: WAV file truncated: the header declares 1.000 s of audio, the file holds 0.624 s ...
+    """
+    import struct
+
+    path = Path(path)
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        head = f.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return
+        byte_rate = None
+        while True:
+            chunk = f.read(8)
+            if len(chunk) < 8:
+                return  # no data chunk: FFmpeg's error says what is wrong
+            cid, csize = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+            if cid == b"fmt ":
+                fmt = f.read(csize + (csize & 1))
+                if len(fmt) >= 12:
+                    byte_rate = struct.unpack("<I", fmt[8:12])[0]
+                continue
+            if cid == b"data":
+                if csize in (0, 0xFFFFFFFF):
+                    return
+                held = size - f.tell()
+                if held < csize:
+                    rate = byte_rate or 0
+                    secs = (f" the header declares {csize / rate:.3f} s of audio, the file holds {held / rate:.3f} s"
+                            if rate else f" the header declares {csize} bytes of audio, the file holds {held}")
+                    raise CorruptMediaError(f"WAV file truncated:{secs} (an interrupted download or copy?)", path)
+                return
+            f.seek(csize + (csize & 1), 1)
 
 
 # --------------------------------------------------------------------------- writers
