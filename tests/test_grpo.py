@@ -140,21 +140,27 @@ def test_media_reach_every_logprob_forward_and_only_lora_on_the_language_model_t
     assert all(torch.equal(before[n], after[n].detach()) for n in frozen)
 
 
+def _killed_run(cfg, samples, path, out_dir, monkeypatch, max_steps, at):
+    """A run to ``max_steps`` killed after logging step ``at`` (before its checkpoint); the trainer."""
+    class Killed(Exception):
+        pass
+
+    def kill(rec):
+        if rec.step == at:
+            raise Killed
+
+    tr = _trainer(cfg, samples, path, out_dir, monkeypatch)
+    with pytest.raises(Killed):
+        tr.train(max_steps=max_steps, callback=kill)
+    return tr
+
+
 def test_killed_run_resumes_to_the_same_adapter(world, tmp_path, monkeypatch):
     cfg, samples, path = world
     full = _trainer(cfg, samples, path, tmp_path / "full", monkeypatch)
     full.train(max_steps=4)
 
-    class Killed(Exception):
-        pass
-
-    def kill_at_3(rec):
-        if rec.step == 3:
-            raise Killed
-
-    part = _trainer(cfg, samples, path, tmp_path / "part", monkeypatch)
-    with pytest.raises(Killed):
-        part.train(max_steps=4, callback=kill_at_3)
+    part = _killed_run(cfg, samples, path, tmp_path / "part", monkeypatch, 4, at=3)
     assert [p.name for p in part.checkpoints()] == ["checkpoint-2"]
     resumed = _trainer(cfg, samples, path, tmp_path / "part", monkeypatch)
     resumed.train(max_steps=4)
@@ -308,17 +314,8 @@ def test_a_kill_during_rotation_resumes_from_the_newest_complete_checkpoint(worl
     full = _trainer(cfg, samples, path, tmp_path / "full", monkeypatch)
     full.train(max_steps=5)
 
-    class Killed(Exception):
-        pass
-
-    def kill_at_5(rec):
-        if rec.step == 5:
-            raise Killed
-
     run = tmp_path / "run"
-    part = _trainer(cfg, samples, path, run, monkeypatch)
-    with pytest.raises(Killed):
-        part.train(max_steps=5, callback=kill_at_5)
+    part = _killed_run(cfg, samples, path, run, monkeypatch, 5, at=5)
     assert [p.name for p in part.checkpoints()] == ["checkpoint-4"]
     (run / "checkpoint-2").mkdir()  # emptied by the kill
     half = run / "checkpoint-3"
@@ -342,16 +339,7 @@ def test_resume_with_lora_dropout_is_bit_identical(world, tmp_path, monkeypatch)
     full = _trainer(cfg, samples, path, tmp_path / "full", monkeypatch)
     full.train(max_steps=3)
 
-    class Killed(Exception):
-        pass
-
-    def kill_at_3(rec):
-        if rec.step == 3:
-            raise Killed
-
-    part = _trainer(cfg, samples, path, tmp_path / "part", monkeypatch)
-    with pytest.raises(Killed):
-        part.train(max_steps=3, callback=kill_at_3)
+    _killed_run(cfg, samples, path, tmp_path / "part", monkeypatch, 3, at=3)
     torch.manual_seed(12345)  # a new process starts with other generator states
     np.random.seed(12345)
     resumed = _trainer(cfg, samples, path, tmp_path / "part", monkeypatch)
