@@ -452,20 +452,21 @@ class GRPOTrainer:
                     shutil.rmtree(junk, ignore_errors=True)
             self.accelerator.wait_for_everyone()
             self.set_aside_stale()
-        if resume and self.checkpoints():
-            start = self.load_checkpoint(self.checkpoints()[-1])
+        complete = self.checkpoints() if resume else []
+        if complete:
+            start = self.load_checkpoint(complete[-1])
         self._trim_log(start)
         bar = None
         if self.progress and self.accelerator.is_main_process:
             from tqdm.auto import tqdm
 
             bar = tqdm(total=max_steps, initial=start, desc="GRPO", unit="step")
+        # dropout (and anything else drawing from torch's global generator) is a function of
+        # (seed, step, process) too; the caller's generator state is left as it was
+        acc = self.accelerator
+        rng_devices = [acc.device] if acc.device.type == "cuda" else []
         for step in range(start + 1, max_steps + 1):
-            # dropout (and anything else drawing from torch's global generator) is a function of
-            # (seed, step, process) too; the caller's generator state is left as it was
-            acc = self.accelerator
-            devices = [acc.device] if acc.device.type == "cuda" else []
-            with torch.random.fork_rng(devices=devices):
+            with torch.random.fork_rng(devices=rng_devices):
                 torch.manual_seed(_step_seed(self.seed, step, 1000 + acc.process_index))
                 rec = self.train_step(step)
             self.step = step

@@ -159,7 +159,7 @@ def _strip_special_tail(text: str) -> str:
         while end and text[end - 1].isspace():
             end -= 1
         for token in _TAIL_TOKENS:
-            if text.startswith(token, end - len(token)) and end >= len(token):
+            if end >= len(token) and text.startswith(token, end - len(token)):
                 end -= len(token)
                 break
         else:
@@ -399,10 +399,9 @@ def parse_time(value: Any) -> tuple[Fraction | None, str | None]:
         return None, "missing_time"
     if isinstance(value, bool):
         return None, "bad_time"
-    if isinstance(value, int) and not 0 <= value <= _MAX_SECONDS:  # also ints too long for a float
-        return None, "bad_time"
     if isinstance(value, (int, float)):
-        if not math.isfinite(value) or not 0 <= value <= _MAX_SECONDS:
+        # compared, not converted: an int too long for a float is out of range too; NaN fails, inf exceeds
+        if not 0 <= value <= _MAX_SECONDS:
             return None, "bad_time"
         return Fraction(str(value)), "nonstandard_time"
     if not isinstance(value, str):
