@@ -195,11 +195,10 @@ def lora_all(model) -> dict[str, Any]:
     return {n: p.detach().float().cpu().clone() for n, p in model.named_parameters() if "lora_" in n}
 
 
-def free(*objs) -> None:
+def free() -> None:
+    """Collect what the caller has just dropped (``del``) and give cached CUDA memory back."""
     import torch
 
-    for o in objs:
-        del o
     gc.collect()
     if torch.cuda.is_available():
         torch.cuda.empty_cache()
@@ -297,7 +296,8 @@ class Rehearsal:
                     shutil.rmtree(release, ignore_errors=True)
                     full_size.save_released_layout(model, release, shard_bytes=(2 if not self.args.quick else 1) * GIB)
                     (release / "omni_r1_lite_random.json").write_text(json.dumps(self.model_dims) + "\n")
-                    free(model)
+                    del model
+                    free()
                 self.weights = "random"
             else:
                 self.reference_logits = None
@@ -310,7 +310,8 @@ class Rehearsal:
                 model.save_pretrained(proc_dir)
                 offline_processor.write_processor_files(proc_dir)
                 (proc_dir / "omni_r1_lite_random.json").write_text(json.dumps(self.model_dims) + "\n")
-                free(model)
+                del model
+                free()
         torch.manual_seed(0)
 
     def _probe_logits(self, model):
@@ -710,16 +711,10 @@ class _EvalOnly:
 
     def rollout(self, samples, step: int = 0):
         from omni_r1_lite.grpo.rollout import make_prompt_batch, sample_group
-        from omni_r1_lite.models import prepare_inputs
 
         r = self.reasoner
         (s,) = samples
-        media = r.media(s)
-        lo = min(16 * 28 * 28, r.cfg.frame_max_pixels)
-        inputs = prepare_inputs(r.processor, r.messages(s), videos=media.get("videos"), images=media.get("images"),
-                                audio=media.get("audio"), video_pixels=(lo, r.cfg.frame_max_pixels),
-                                image_pixels=(lo, r.cfg.frame_max_pixels))
-        batch = make_prompt_batch(r.model, dict(inputs)).to(r.model.device)
+        batch = make_prompt_batch(r.model, dict(r.encode(s))).to(r.model.device)
         g = 2  # an evaluation preset samples no groups: two completions are enough to score against
         out = sample_group(r.model, batch, g, self.cfg.grpo.max_completion_length, r.eos_id, r.pad_id,
                            temperature=1.0, top_p=0.95, suppress_tokens=r.suppress_tokens)
