@@ -389,20 +389,26 @@ def test_a_moment_after_many_empty_blocks_is_read():
     plan = parse_vos_answer("<think>t</think><answer>" + "{}" * 600 + "{ } {oops}" + _MOMENT + "</answer>",
                             num_frames=10)
     assert plan.ok and plan.keyframes == (2,) and plan.descriptions == ("the red circle",)
-    blocks, bad = json_blocks("{} {\f} {oops} {1, 2} " + _MOMENT)
-    assert [(v, r) for _, v, r in blocks][:2] == [({}, False), ({}, True)] and bad == 2  # as the parsers say
+    from omni_r1_lite.systems.parsing import _scan_blocks
+
+    text = "{} {\f} {oops} {1, 2} " + _MOMENT
+    blocks, bad = json_blocks(text)
+    assert [v for _, v, _ in blocks] == [json.loads(_MOMENT)] and bad == 2  # as the parsers say
+    _, (empty_starts, empty_repaired), _, _ = _scan_blocks(text)
+    assert empty_starts.tolist() == [0, 3] and empty_repaired.tolist() == [False, True]
 
 
 def test_json_blocks_agrees_with_parsing_every_colon_free_block():
     """The shortcut for blocks without ':' gives what parsing them would (random brace soup)."""
     import random
 
-    from omni_r1_lite.systems.parsing import json_blocks, loads_lenient
+    from omni_r1_lite.systems.parsing import _scan_blocks, loads_lenient
 
     rng = random.Random(0)
     for _ in range(300):
         text = "".join(rng.choice("{} \t\n\x0cab,[]1'\"") for _ in range(rng.randint(1, 40)))
-        blocks, _ = json_blocks(text)
+        blocks, (empty_starts, empty_repaired), _, _ = _scan_blocks(text)
+        blocks = blocks + [(s, {}, r) for s, r in zip(empty_starts.tolist(), empty_repaired.tolist())]
         for start, value, repaired in blocks:
             depth, end = 0, None
             for i in range(start, len(text)):
@@ -420,3 +426,105 @@ def test_stripping_many_end_tokens_keeps_the_text():
     assert _strip_special_tail("abc " + "<|im_end|>\n" * 50000 + "<|endoftext|>") == "abc"
     assert _strip_special_tail("<|im_end|>") == "" and _strip_special_tail("x<|im_end") == "x<|im_end"
     assert extract_answer("<answer>a</answer>" + "<|im_end|>" * 1000) == ("a", ())
+
+
+def _stack_pairs(text: str, string_aware: bool) -> tuple[list[tuple[int, int]], list[int]]:
+    """Brace pairs by a plain character loop with a stack (the oracle for the vectorised scan)."""
+    stack: list[int] = []
+    pairs: list[tuple[int, int]] = []
+    in_str = escaped = False
+    for i, ch in enumerate(text):
+        if in_str:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_str = False
+        elif ch == '"' and string_aware:
+            in_str = True
+        elif ch == "{":
+            stack.append(i)
+        elif ch == "}" and stack:
+            pairs.append((stack.pop(), i))
+    return pairs, stack
+
+
+def _oracle_blocks(text: str) -> tuple[list, int]:
+    """json_blocks written the slow, obvious way: every candidate parsed, containment by scans."""
+    from omni_r1_lite.systems.parsing import loads_lenient
+
+    aware, _ = _stack_pairs(text, True)
+    blind, unclosed = _stack_pairs(text, False)
+    accepted, failed = [], []
+    for s, e in sorted(set(aware) | set(blind), key=lambda p: (p[0], -p[1])):
+        if any(a <= s and e <= b for a, b, _, _ in accepted):
+            continue
+        result = loads_lenient(text[s:e + 1])
+        if result is None:
+            failed.append((s, e))
+        else:
+            accepted.append((s, e, *result))
+    bad = sum(1 for i, (s, e) in enumerate(failed)
+              if not any(a <= s and e <= b for a, b in failed[:i])
+              and not any(s <= a and b <= e for a, b, _, _ in accepted))
+    bad += sum(1 for i in unclosed if not any(a <= i <= b for a, b, _, _ in accepted))
+    return [(s, v, r) for s, e, v, r in accepted if not (v == {} and ":" not in text[s:e + 1])], bad
+
+
+_SOUP = ['{', '}', '"', '\\', '\\\\', '\\"', ':', ',', '"a"', "'a'", ' ', '\x0c', '[', ']', '1', 'x', 'true',
+         '{}', '{ }', '"description": ', '"start_time": "00:00.50"', _MOMENT]
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(_SOUP), min_size=1, max_size=40))
+def test_vectorised_scan_equals_a_stack_scanner(pieces):
+    """The array-based brace matching, string mask and block decisions give what a character loop
+    with a stack and a parse of every candidate gives (escapes, unbalanced quotes, nesting)."""
+    from omni_r1_lite.systems.parsing import json_blocks
+
+    text = "".join(pieces)
+    assert json_blocks(text) == _oracle_blocks(text), repr(text)
+
+
+def test_a_block_nested_too_deep_is_unreadable_by_a_direct_count(monkeypatch):
+    """`_too_deep` (range maxima) against counting each block's depth directly."""
+    import random
+
+    from omni_r1_lite.systems import parsing
+
+    monkeypatch.setattr(parsing, "_MAX_DEPTH", 2)
+    rng = random.Random(1)
+    for _ in range(200):
+        text = "".join(rng.choice("{{}}x") for _ in range(rng.randint(1, 30)))
+        pairs, _ = _stack_pairs(text, False)
+        pos = np.array([i for i, c in enumerate(text) if c in "{}"], dtype=np.int64)
+        opens = np.array([text[i] == "{" for i in pos.tolist()], dtype=bool)
+        starts = np.array([s for s, _ in pairs], dtype=np.int64)
+        ends = np.array([e for _, e in pairs], dtype=np.int64)
+        got = parsing._too_deep(pos, opens, starts, ends).tolist()
+
+        def depth(s, e, text=text):
+            level = peak = 0
+            for c in text[s:e + 1]:
+                level += {"{": 1, "}": -1}.get(c, 0)
+                peak = max(peak, level)
+            return peak
+
+        assert got == [depth(s, e) > 2 for s, e in pairs], text
+    deep = '{"a": ' * 600 + "1" + "}" * 600
+    plan = parsing.parse_vos_answer(f"<answer>{deep}{_MOMENT}</answer>", num_frames=10)
+    assert plan.ok and plan.keyframes == (2,)  # the deep block is skipped, not parsed 256 times
+
+
+def test_reading_stops_at_256_moments_and_256_boxes():
+    from omni_r1_lite.systems.parsing import parse_boxes, parse_vos_answer
+
+    plan = parse_vos_answer('<answer>{"moments": [' + ", ".join([_MOMENT] * 300) + "]}</answer>", num_frames=10)
+    assert len(plan.moments) == 256 and "too_many_moments" in plan.issues and plan.keyframes == (2,)
+    few = parse_vos_answer("<answer>[" + ", ".join([_MOMENT] * 20) + "]</answer>", num_frames=10)
+    assert len(few.moments) == 20 and not {"too_many_moments", "too_many_blocks"} & set(few.issues)
+    many = parse_vos_answer("<answer>" + '{"a": 1}' * 256 + _MOMENT + "</answer>", num_frames=10)
+    assert not many.ok and "too_many_blocks" in many.issues  # the 257th block is not read, and it says so
+    assert parse_boxes("[1, 2, 3, 4] " * 300).shape == (256, 4)
+    assert parse_boxes("[1, 1, 1, 1] " * 300 + "[1, 2, 3, 4]").shape == (0, 4)  # only 256 candidates are read

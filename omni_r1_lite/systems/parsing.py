@@ -24,9 +24,12 @@ True
 - *Finding JSON.* A brace-balancing scanner (aware of JSON strings, with a string-blind second
   pass for unbalanced quotes) finds every ``{…}`` block, nested ones included, and reads it with
   ``json.loads``; if that fails it retries after removing trailing commas and quoting bare keys,
-  then with ``ast.literal_eval`` (single quotes) — ``json_repaired``. At most 512 blocks holding a
-  ``:`` are parsed per answer, in order (blocks without one are empty objects or unreadable,
-  decided without parsing, so any number of ``{}`` costs little). Unreadable blocks are skipped
+  then with ``ast.literal_eval`` (single quotes) — ``json_repaired``. At most 256 blocks holding a
+  ``:`` are parsed per answer, in order (``too_many_blocks``), and only the first 64 that fail are repaired (blocks
+  without a ``:`` are empty objects or unreadable, decided without parsing, so any number of
+  ``{}`` costs little); a block nesting more than 512 braces is unreadable (JSON's own limit
+  depends on Python's recursion limit); at most 256 moments are read (``too_many_moments``). These bounds keep a
+  100,000-character completion under ~50 ms (``benchmarks/fuzz.py``). Unreadable blocks are skipped
   (``malformed_json``) while readable blocks inside them still count. A moment is any object with
   a ``start_time``, ``end_time`` or ``description`` key (case-insensitive), found at any depth, so
   ``[{…}, {…}]`` and ``{"moments": [{…}]}`` work too.
@@ -49,7 +52,6 @@ True
 from __future__ import annotations
 
 import ast
-import bisect
 import dataclasses
 import itertools
 import json
@@ -81,6 +83,8 @@ ISSUES: dict[str, str] = {
     "time_out_of_range": "end_time beyond the N/2-second timeline (dropped)",
     "duplicate_frames": "several moments cover the same frame (counted once)",
     "too_many_keyframes": "more than max_keyframes frames: the first ones in time were kept",
+    "too_many_moments": "more than 256 moments: the rest were not read",
+    "too_many_blocks": "more than 256 blocks holding a ':': the rest were not read",
     "no_valid_moment": "no usable moment: no keyframe",
     "no_frames": "num_frames is not positive",
     "parser_error": "an unexpected internal error (a bug: please report the input)",
@@ -88,9 +92,13 @@ ISSUES: dict[str, str] = {
 """Issue codes a `Plan` may carry, with their meaning."""
 
 MAX_DESCRIPTION_CHARS = 300
-_MAX_CANDIDATES = 512  # blocks holding a ':' that are parsed, per answer (bounds the worst case)
+_MAX_CANDIDATES = 256  # blocks holding a ':' that are parsed, per answer (bounds the worst case)
+_MAX_MOMENTS = 256  # moments read per answer
+_MAX_DEPTH = 512  # a block nesting more braces is unreadable (json's own limit depends on the stack)
+_MAX_BOXES = 256  # box candidates read per grounding output
 _MAX_SECONDS = 10**9  # a time beyond ~31 years is not a moment of a clip (and may not fit a float)
 _MAX_REPAIR_CHARS = 4000  # longer blocks are only tried as strict JSON (bounds the worst case)
+_MAX_REPAIRS = 64  # failed blocks repaired per answer; later ones are only tried as strict JSON
 
 
 @dataclasses.dataclass(frozen=True)
@@ -244,35 +252,88 @@ def extract_answer(text: str) -> tuple[str | None, tuple[str, ...]]:
 # ----------------------------------------------------------------------------- JSON scanning
 
 
-def _brace_pairs(text: str, string_aware: bool) -> tuple[list[tuple[int, int]], list[int]]:
-    """Matching ``{``/``}`` positions, and the positions of ``{`` never closed."""
-    stack: list[int] = []
-    pairs: list[tuple[int, int]] = []
-    in_str = escaped = False
-    for i, ch in enumerate(text):
-        if in_str:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_str = False
-            continue
-        if ch == '"' and string_aware:
-            in_str = True
-        elif ch == "{":
-            stack.append(i)
-        elif ch == "}" and stack:
-            pairs.append((stack.pop(), i))
-    return pairs, stack
+def _string_mask(cp: np.ndarray) -> np.ndarray:
+    """``True`` where a character is inside a JSON string, quotes included (an unclosed string runs
+    to the end). Backslash escapes count only inside a string: a quote there is escaped when an
+    odd run of backslashes precedes it."""
+    n = len(cp)
+    quotes = np.flatnonzero(cp == 34)
+    if not len(quotes):
+        return np.zeros(n, dtype=bool)
+    idx = np.arange(n)
+    last_plain = np.maximum.accumulate(np.where(cp != 92, idx, -1))
+    before = quotes - 1
+    run = np.where(before >= 0, before - last_plain[np.maximum(before, 0)], 0)
+    escaped = (run & 1) == 1
+    if escaped.any():
+        opened, closed, is_open = [], [], False
+        for q, esc in zip(quotes.tolist(), escaped.tolist()):  # a loop over quotes only
+            if not is_open:
+                opened.append(q)
+                is_open = True
+            elif not esc:
+                closed.append(q)
+                is_open = False
+    else:  # no escaped quote: they pair up in order
+        opened, closed = quotes[0::2], quotes[1::2]
+    marks = np.zeros(n + 1, dtype=np.int32)
+    marks[np.asarray(opened, dtype=np.int64)] += 1  # positions are distinct within each array
+    marks[np.asarray(closed, dtype=np.int64) + 1] -= 1
+    return np.cumsum(marks[:n]) > 0
+
+
+def _clamped_depth(opens: np.ndarray) -> np.ndarray:
+    """The depth after each brace, a ``}`` with nothing open leaving it at 0."""
+    raw = np.cumsum(np.where(opens, 1, -1))
+    return raw - np.minimum(np.minimum.accumulate(raw), 0)
+
+
+def _too_deep(pos: np.ndarray, opens: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Which blocks ``[starts, ends]`` nest more than ``_MAX_DEPTH`` braces (themselves included):
+    the maximum depth over their braces, by a sparse table of range maxima."""
+    depth = _clamped_depth(opens)
+    if not len(starts) or depth.max() <= _MAX_DEPTH:
+        return np.zeros(len(starts), dtype=bool)
+    lo, hi = np.searchsorted(pos, starts), np.searchsorted(pos, ends)
+    table = [depth]
+    while 2 ** len(table) <= len(depth):
+        half = 2 ** (len(table) - 1)
+        table.append(np.maximum(table[-1][:-half], table[-1][half:]))
+    k = np.floor(np.log2(hi - lo + 1)).astype(np.int64)
+    peak = np.empty(len(starts), dtype=depth.dtype)
+    for j in np.unique(k).tolist():
+        at = k == j
+        peak[at] = np.maximum(table[j][lo[at]], table[j][hi[at] - 2**j + 1])
+    return peak - depth[lo] + 1 > _MAX_DEPTH
+
+
+def _match_braces(pos: np.ndarray, opens: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Matching ``{``/``}`` of brace positions ``pos`` (``opens`` marks the ``{``): ``(starts, ends,
+    never_closed)``. A ``}`` with nothing open is ignored, as a stack would. Vectorised: the depth is
+    the running sum clamped at 0, and at each depth the opens and closes alternate."""
+    if not len(pos):
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty
+    depth = _clamped_depth(opens)
+    before = np.concatenate([[0], depth[:-1]])
+    keep = opens | (before > 0)  # a close at depth 0 closes nothing
+    pos, opens, level = pos[keep], opens[keep], np.where(opens, depth, before)[keep]
+    order = np.argsort(level, kind="stable")  # by depth, then position (pos is sorted)
+    o_open, o_level, o_pos = opens[order], level[order], pos[order]
+    paired = o_open[:-1] & ~o_open[1:] & (o_level[:-1] == o_level[1:])
+    starts, ends = o_pos[:-1][paired], o_pos[1:][paired]
+    closed = np.zeros(len(pos), dtype=bool)
+    closed[order[:-1][paired]] = True
+    return starts, ends, pos[opens & ~closed]
 
 
 _TRAILING_COMMA = re.compile(r",\s*([}\]])")
 _BARE_KEY = re.compile(r"([{,]\s*)([A-Za-z_][A-Za-z0-9_]*)\s*:")
 
 
-def loads_lenient(block: str) -> tuple[Any, bool] | None:
-    """``json.loads`` with cheap repairs; returns ``(value, repaired)`` or ``None``.
+def loads_lenient(block: str, repair: bool = True) -> tuple[Any, bool] | None:
+    """``json.loads`` with cheap repairs (unless ``repair`` is false); returns ``(value, repaired)``
+    or ``None``.
 
     >>> loads_lenient('{"a": 1,}')
     ({'a': 1}, True)
@@ -285,7 +346,7 @@ def loads_lenient(block: str) -> tuple[Any, bool] | None:
         return json.loads(block), False
     except Exception:
         pass
-    if len(block) > _MAX_REPAIR_CHARS:
+    if not repair or len(block) > _MAX_REPAIR_CHARS:
         return None
     fixed = _BARE_KEY.sub(r'\1"\2":', _TRAILING_COMMA.sub(r"\1", block))
     for candidate, parser in ((fixed, json.loads), (block, ast.literal_eval), (fixed, ast.literal_eval)):
@@ -303,64 +364,115 @@ def json_blocks(text: str) -> tuple[list[tuple[int, Any, bool]], int]:
 
     Blocks inside a readable block are part of it; blocks inside an unreadable one are tried on
     their own. The unreadable count covers the outermost unreadable blocks that hold nothing
-    readable, and every ``{`` that is never closed (a truncated object).
+    readable, and every ``{`` that is never closed (a truncated object). Empty objects (``{}``,
+    only whitespace inside) are readable but hold nothing, so they are not returned.
 
-    >>> blocks, bad = json_blocks('x {"a": {"b": 1}} {oops} {"c": 2}')
+    >>> blocks, bad = json_blocks('x {"a": {"b": 1}} {oops} {"c": 2} {}')
     >>> [v for _, v, _ in blocks], bad
     ([{'a': {'b': 1}}, {'c': 2}], 1)
     """
+    blocks, _, bad, _ = _scan_blocks(text)
+    return blocks, bad
+
+
+def _prefix_sum(mask: np.ndarray) -> np.ndarray:
+    return np.concatenate([[0], np.cumsum(mask)])
+
+
+def _scan_blocks(text: str) -> tuple[list[tuple[int, Any, bool]], tuple[np.ndarray, np.ndarray], int, bool]:
+    """`json_blocks`, plus the empty objects it read as ``(starts, repaired)`` arrays, and whether
+    the parse budget ended the scan early.
+
+    The brace pairs of a string-aware and a string-blind pass are the candidates, by start (the
+    longer first at one start). A candidate without a ``:`` can only be an empty object or
+    unreadable, so those are decided from prefix sums, in arrays; only candidates holding a ``:``
+    are parsed, in order, at most ``_MAX_CANDIDATES`` of them (the first ``_MAX_REPAIRS`` failures
+    are also repaired), and the first candidate over that budget ends the scan.
+    """
+    empty_arrays = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool))
     if not isinstance(text, str) or "{" not in text:
-        return [], 0
-    aware, _ = _brace_pairs(text, True)
-    blind, unclosed = _brace_pairs(text, False)
-    pairs = set(aware) | set(blind)
-    candidates = sorted(pairs, key=lambda p: (p[0], -p[1]))
-    # a readable block without a ':' can only be an empty object, so blocks without one are decided
-    # by counting (prefix sums), never parsed: only blocks with a ':' count towards the cap
+        return [], empty_arrays, 0, False
+    n = len(text)
     cp = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
-    colons = np.concatenate([[0], np.cumsum(cp == 58)]).tolist()  # ':'
-    feeds = np.concatenate([[0], np.cumsum(cp == 12)]).tolist()  # form feed: blank to ast, not to json
-    solid = np.concatenate([[0], np.cumsum(~np.isin(cp, (32, 9, 10, 13, 12)))]).tolist()
+    braces = np.flatnonzero((cp == 123) | (cp == 125))
+    is_open = cp[braces] == 123
+    s_blind, e_blind, unclosed = _match_braces(braces, is_open)
+    outside = ~_string_mask(cp)[braces] if '"' in text else None
+    if outside is None or outside.all():  # no brace inside a string: both passes agree
+        s_aware, e_aware = s_blind, e_blind
+    else:
+        s_aware, e_aware, _ = _match_braces(braces[outside], is_open[outside])
+    # candidates by start, the longer first: one sortable key per (start, end) pair, duplicates once
+    key = s_blind * (n + 1) + (n - e_blind)
+    if np.array_equal(s_aware, s_blind) and np.array_equal(e_aware, e_blind):  # no brace inside a string
+        key = np.sort(key)
+    else:
+        key = np.unique(np.concatenate([s_aware * (n + 1) + (n - e_aware), key]))
+    starts, ends = key // (n + 1), n - key % (n + 1)
+    colons = _prefix_sum(cp == 58)  # ':'
+    has_colon = colons[ends + 1] > colons[starts]
+    too_deep = _too_deep(braces, is_open, starts, ends).tolist()
+
     accepted: list[tuple[int, int, Any, bool]] = []
-    failed: list[tuple[int, int]] = []
-    parsed = 0
+    accepted_at: list[int] = []  # candidate index of each accepted block
+    failed_at: list[int] = []
+    parsed = repairs = 0
+    stop = len(starts)
     reach = -1  # the furthest end of an accepted block: candidates come by start, so a candidate
     # lies inside an accepted block exactly when it ends before that (no quadratic scan)
-    for s, e in candidates:
+    starts_l, ends_l = starts.tolist(), ends.tolist()
+    for i in np.flatnonzero(has_colon).tolist():
+        s, e = starts_l[i], ends_l[i]
         if e <= reach:
             continue
-        if colons[e + 1] == colons[s]:
-            if solid[e] - solid[s + 1] == 0:
-                accepted.append((s, e, {}, bool(feeds[e] - feeds[s + 1])))
-                reach = max(reach, e)
-            else:
-                failed.append((s, e))
+        if too_deep[i]:  # unreadable whatever the recursion limit (and nothing to read that deep)
+            failed_at.append(i)
             continue
         if parsed >= _MAX_CANDIDATES:
+            stop = i
             break
         parsed += 1
-        result = loads_lenient(text[s : e + 1])
+        result = loads_lenient(text[s : e + 1], repair=repairs < _MAX_REPAIRS)
+        if result is None or result[1]:
+            repairs += 1
         if result is None:
-            failed.append((s, e))
+            failed_at.append(i)
         else:
             accepted.append((s, e, result[0], result[1]))
+            accepted_at.append(i)
             reach = max(reach, e)
-    starts = [a for a, _, _, _ in accepted]
-    ends = [b for _, b, _, _ in accepted]
-    suffix_min = list(itertools.accumulate(reversed(ends), min))[::-1] + [len(text)]
-    prefix_max = list(itertools.accumulate(ends, max))
-    outer_failed, failed_reach = 0, -1
-    for s, e in failed:  # by start: one not inside an earlier (larger) failed block ...
-        inside = e <= failed_reach
-        failed_reach = max(failed_reach, e)
-        # ... and holding no accepted block (the accepted block starting at or after s that ends first)
-        if not inside and suffix_min[bisect.bisect_left(starts, s)] > e:
-            outer_failed += 1
-    truncated = 0
-    for i in unclosed:
-        k = bisect.bisect_right(starts, i) - 1
-        truncated += not (k >= 0 and prefix_max[k] >= i)
-    return [(s, v, r) for s, _, v, r in accepted], outer_failed + truncated
+
+    # candidates without ':' (before the one that ended the scan), not inside an accepted block:
+    # only whitespace inside -> an empty object (a form feed is blank to ast, not to json), else unreadable
+    at = np.asarray(accepted_at, dtype=np.int64)
+    acc_reach = np.maximum.accumulate(np.asarray([e for _, e, _, _ in accepted], dtype=np.int64)) if accepted else at
+    free = np.flatnonzero(~has_colon[:stop])
+    k = np.searchsorted(at, free) - 1
+    inside = (k >= 0) & (acc_reach[np.maximum(k, 0)] >= ends[free]) if len(at) else np.zeros(len(free), bool)
+    free = free[~inside]
+    solid = _prefix_sum(~np.isin(cp, (32, 9, 10, 13, 12)))
+    blank = solid[ends[free]] == solid[starts[free] + 1]
+    empty = free[blank]
+    feeds = _prefix_sum(cp == 12)
+    empty_repaired = feeds[ends[empty]] > feeds[starts[empty] + 1]
+
+    # accepted and failed blocks, each in candidate order
+    acc = np.sort(np.concatenate([at, empty]))
+    bad = np.sort(np.concatenate([np.asarray(failed_at, dtype=np.int64), free[~blank]]))
+    acc_starts, acc_ends = starts[acc], ends[acc]
+    suffix_min = np.concatenate([np.minimum.accumulate(acc_ends[::-1])[::-1], [n]])
+    bad_starts, bad_ends = starts[bad], ends[bad]
+    # a failed block counts when it is not inside an earlier (larger) failed one and holds no accepted one
+    earlier = np.concatenate([[-1], np.maximum.accumulate(bad_ends)[:-1]]) if len(bad) else bad_ends
+    holds = suffix_min[np.searchsorted(acc_starts, bad_starts, side="left")] <= bad_ends
+    outer_failed = int(np.count_nonzero((bad_ends > earlier) & ~holds))
+    # a '{' never closed counts unless it lies inside an accepted block
+    j = np.searchsorted(acc_starts, unclosed, side="right") - 1
+    acc_max = np.maximum.accumulate(acc_ends) if len(acc) else acc_ends
+    covered = (j >= 0) & (acc_max[np.maximum(j, 0)] >= unclosed) if len(acc) else np.zeros(len(unclosed), bool)
+    truncated = int(np.count_nonzero(~covered))
+    blocks = [(s, v, r) for s, _, v, r in accepted]
+    return blocks, (starts[empty], empty_repaired), outer_failed + truncated, stop < len(starts)
 
 
 # ----------------------------------------------------------------------------- VOS answers
@@ -517,17 +629,24 @@ def _parse_vos(text: Any, num_frames: int, max_keyframes: int, fps: Fraction) ->
     if answer is None or not answer.strip():
         issues.add("empty_answer" if answer is not None else "empty_output")
         return Plan(ok=False, issues=tuple(sorted(issues)), answer=answer)
-    blocks, n_bad = json_blocks(answer)
+    blocks, _, n_bad, stopped = _scan_blocks(answer)
     if n_bad:
         issues.add("malformed_json")
+    if stopped:
+        issues.add("too_many_blocks")
     moments: list[Moment] = []
     for _, value, repaired in blocks:
         found = False
         for norm in _walk_moments(value):
+            if len(moments) >= _MAX_MOMENTS:
+                issues.add("too_many_moments")
+                break
             found = True
             moments.append(_read_moment(norm, num_frames, fps, issues))
         if found and repaired:
             issues.add("json_repaired")
+        if "too_many_moments" in issues:
+            break
     if not moments:
         issues.add("no_json")
     keyframes, descriptions = _select_keyframes(moments, max_keyframes, issues)
@@ -639,6 +758,11 @@ def _walk_boxes(value: Any, depth: int = 0) -> Iterator[Any]:
             yield from _walk_boxes(v, depth + 1)
 
 
+def _read_boxes(raws: Iterator[Any]) -> list[list[float]]:
+    """The valid boxes among the first ``_MAX_BOXES`` candidates."""
+    return [box for box in map(_as_box, itertools.islice(raws, _MAX_BOXES)) if box is not None]
+
+
 def parse_boxes(text: str, max_boxes: int | None = None) -> np.ndarray:
     """Boxes ``float32[N, 4]`` (x1, y1, x2, y2, in the grounded image's pixels) from a grounding output.
 
@@ -646,7 +770,8 @@ def parse_boxes(text: str, max_boxes: int | None = None) -> np.ndarray:
     ``` fences, one object per line, or inside ``<answer>`` when present; falls back to a regex for
     truncated JSON, then to bare ``[x1, y1, x2, y2]`` lists. Corners are reordered (x1 > x2 is
     swapped), boxes with a non-finite or absurd (> 1e7) value or no area are dropped, order of appearance is kept,
-    and ``max_boxes`` keeps the first ones. Never raises on model output.
+    and ``max_boxes`` keeps the first ones. At most the first 256 candidates of each kind are read
+    (a grounding output never holds that many). Never raises on model output.
 
     >>> parse_boxes('```json\\n[{"bbox_2d": [30, 40, 10, 80], "label": "dog"}]\\n```')
     array([[10., 40., 30., 80.]], dtype=float32)
@@ -666,23 +791,13 @@ def _parse_boxes(text: Any, max_boxes: int | None) -> np.ndarray:
     if "<answer>" in text:
         region, _ = extract_answer(text)
         text = region or ""
-    boxes: list[list[float]] = []
     blocks, _ = json_blocks(text)
-    for _, value, _ in blocks:
-        for raw in _walk_boxes(value):
-            box = _as_box(raw)
-            if box is not None:
-                boxes.append(box)
+    raws = itertools.chain.from_iterable(_walk_boxes(value) for _, value, _ in blocks)
+    boxes = _read_boxes(raws)
     if not boxes:
-        for m in _KEYED_BOX.finditer(text):
-            box = _as_box(m.group(1))
-            if box is not None:
-                boxes.append(box)
+        boxes = _read_boxes(m.group(1) for m in _KEYED_BOX.finditer(text))
     if not boxes:
-        for m in _BARE_BOX.finditer(text):
-            box = _as_box(list(m.groups()))
-            if box is not None:
-                boxes.append(box)
+        boxes = _read_boxes(list(m.groups()) for m in _BARE_BOX.finditer(text))
     if max_boxes is not None:
         boxes = boxes[:max_boxes]
     return np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
