@@ -679,3 +679,28 @@ def test_sampling_from_a_trained_checkpoint(synth, tmp_path, tiny_thinker):
     _, scored = score_completions(pipe, s, [t for _, t, _, _ in out], cfg.rewards, finished=[f for *_, f, _ in out],
                                   lengths=[n for *_, n in out])
     _assert_sane(scored)
+
+
+def test_fuzz_benchmark_counts_exceptions_and_non_finite_values(monkeypatch, capsys):
+    """benchmarks/fuzz.py: a small clean run reports 0/0 on its JSON last line; a reward that raises
+    and one that returns NaN are counted, not hidden by the safety net."""
+    import json
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    import fuzz
+
+    clean = fuzz.main(["--n", "60", "--long-every", "20", "--long-chars", "5000"])
+    last = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert last == json.loads(json.dumps(clean))
+    assert last["completions"] == 60 and last["exceptions"] == 0 and last["non_finite"] == 0
+    assert last["longest_chars"] == 5000 and last["max_ms"] >= last["p99_ms"] >= last["p50_ms"] > 0
+
+    def broken(x, cfg):
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setitem(fuzz.REWARDS, "broken", broken)
+    monkeypatch.setitem(fuzz.REWARDS, "nan", lambda x, cfg: float("nan"))
+    bad = fuzz.fuzz(n=10, long_every=0)
+    assert bad["exceptions"] >= 30 and bad["non_finite"] >= 30 and not bad["targets_met"]  # 3 samples each

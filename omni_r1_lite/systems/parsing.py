@@ -57,7 +57,7 @@ import itertools
 import json
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from fractions import Fraction
 from typing import Any
 
@@ -94,6 +94,7 @@ ISSUES: dict[str, str] = {
 MAX_DESCRIPTION_CHARS = 300
 _MAX_CANDIDATES = 256  # blocks holding a ':' that are parsed, per answer (bounds the worst case)
 _MAX_MOMENTS = 256  # moments read per answer
+_MAX_NODES = 1024  # lists and objects visited looking for moments or boxes, per answer
 _MAX_DEPTH = 512  # a block nesting more braces is unreadable (json's own limit depends on the stack)
 _MAX_BOXES = 256  # box candidates read per grounding output
 _MAX_SECONDS = 10**9  # a time beyond ~31 years is not a moment of a clip (and may not fit a float)
@@ -309,7 +310,7 @@ def _too_deep(pos: np.ndarray, opens: np.ndarray, starts: np.ndarray, ends: np.n
 
 def _match_braces(pos: np.ndarray, opens: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Matching ``{``/``}`` of brace positions ``pos`` (``opens`` marks the ``{``): ``(starts, ends,
-    never_closed)``. A ``}`` with nothing open is ignored, as a stack would. Vectorised: the depth is
+    never_closed)``, by start. A ``}`` with nothing open is ignored, as a stack would. Vectorised: the depth is
     the running sum clamped at 0, and at each depth the opens and closes alternate."""
     if not len(pos):
         empty = np.zeros(0, dtype=np.int64)
@@ -321,10 +322,10 @@ def _match_braces(pos: np.ndarray, opens: np.ndarray) -> tuple[np.ndarray, np.nd
     order = np.argsort(level, kind="stable")  # by depth, then position (pos is sorted)
     o_open, o_level, o_pos = opens[order], level[order], pos[order]
     paired = o_open[:-1] & ~o_open[1:] & (o_level[:-1] == o_level[1:])
-    starts, ends = o_pos[:-1][paired], o_pos[1:][paired]
-    closed = np.zeros(len(pos), dtype=bool)
-    closed[order[:-1][paired]] = True
-    return starts, ends, pos[opens & ~closed]
+    partner = np.full(len(pos), -1, dtype=np.int64)  # the close of each open, by position
+    partner[order[:-1][paired]] = o_pos[1:][paired]
+    closed = partner >= 0
+    return pos[closed], partner[closed], pos[opens & ~closed]
 
 
 _TRAILING_COMMA = re.compile(r",\s*([}\]])")
@@ -403,12 +404,11 @@ def _scan_blocks(text: str) -> tuple[list[tuple[int, Any, bool]], tuple[np.ndarr
     else:
         s_aware, e_aware, _ = _match_braces(braces[outside], is_open[outside])
     # candidates by start, the longer first: one sortable key per (start, end) pair, duplicates once
-    key = s_blind * (n + 1) + (n - e_blind)
-    if np.array_equal(s_aware, s_blind) and np.array_equal(e_aware, e_blind):  # no brace inside a string
-        key = np.sort(key)
+    if np.array_equal(s_aware, s_blind) and np.array_equal(e_aware, e_blind):  # one pass: starts distinct
+        starts, ends = s_blind, e_blind
     else:
-        key = np.unique(np.concatenate([s_aware * (n + 1) + (n - e_aware), key]))
-    starts, ends = key // (n + 1), n - key % (n + 1)
+        key = np.unique(np.concatenate([s_aware * (n + 1) + (n - e_aware), s_blind * (n + 1) + (n - e_blind)]))
+        starts, ends = key // (n + 1), n - key % (n + 1)
     colons = _prefix_sum(cp == 58)  # ':'
     has_colon = colons[ends + 1] > colons[starts]
     too_deep = _too_deep(braces, is_open, starts, ends).tolist()
@@ -450,7 +450,7 @@ def _scan_blocks(text: str) -> tuple[list[tuple[int, Any, bool]], tuple[np.ndarr
     k = np.searchsorted(at, free) - 1
     inside = (k >= 0) & (acc_reach[np.maximum(k, 0)] >= ends[free]) if len(at) else np.zeros(len(free), bool)
     free = free[~inside]
-    solid = _prefix_sum(~np.isin(cp, (32, 9, 10, 13, 12)))
+    solid = _prefix_sum((cp != 32) & ((cp < 9) | (cp > 13) | (cp == 11)))  # not space, \t \n \r \f
     blank = solid[ends[free]] == solid[starts[free] + 1]
     empty = free[blank]
     feeds = _prefix_sum(cp == 12)
@@ -482,19 +482,30 @@ _CLOCK = re.compile(r"^\s*(?:(\d{1,4}):)?(\d{1,4}):(\d{1,4})(?:\.(\d{1,9}))?\s*$
 _SECONDS = re.compile(r"^\s*(\d{1,6})(?:\.(\d{1,9}))?\s*s?\s*$")
 
 
-def _walk_moments(value: Any, depth: int = 0) -> Iterator[dict[str, Any]]:
-    if depth > 16:
-        return
-    if isinstance(value, dict):
-        norm = {str(k).strip().lower(): v for k, v in value.items()}
-        if any(k in norm for k in _MOMENT_KEYS):
-            yield norm
-            return
-        for v in value.values():
-            yield from _walk_moments(v, depth + 1)
-    elif isinstance(value, list):
-        for v in value:
-            yield from _walk_moments(v, depth + 1)
+def _walk_dicts(values: Iterable[Any], keys: tuple[str, ...],
+                limit: int = _MAX_NODES) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The objects among ``values`` (and inside them, depth-first, in order, within 16 levels) that
+    hold one of ``keys`` (case- and space-insensitive), as ``(index in values, copy with normalised
+    keys)``; an object found is not searched further. At most ``limit`` lists and objects are visited in all, so a huge
+    answer costs a bounded walk."""
+    budget = limit
+    for index, top in enumerate(values):
+        stack = [(top, 0)]
+        while stack:
+            value, depth = stack.pop()
+            if depth > 16 or not isinstance(value, (dict, list)):
+                continue
+            budget -= 1
+            if budget < 0:
+                return
+            if isinstance(value, dict):
+                if any(str(k).strip().lower() in keys for k in value):
+                    yield index, {str(k).strip().lower(): v for k, v in value.items()}
+                    continue
+                children = list(value.values())
+            else:
+                children = value
+            stack.extend((v, depth + 1) for v in reversed(children) if isinstance(v, (dict, list)))
 
 
 def parse_time(value: Any) -> tuple[Fraction | None, str | None]:
@@ -635,18 +646,13 @@ def _parse_vos(text: Any, num_frames: int, max_keyframes: int, fps: Fraction) ->
     if stopped:
         issues.add("too_many_blocks")
     moments: list[Moment] = []
-    for _, value, repaired in blocks:
-        found = False
-        for norm in _walk_moments(value):
-            if len(moments) >= _MAX_MOMENTS:
-                issues.add("too_many_moments")
-                break
-            found = True
-            moments.append(_read_moment(norm, num_frames, fps, issues))
-        if found and repaired:
-            issues.add("json_repaired")
-        if "too_many_moments" in issues:
+    for index, norm in _walk_dicts((value for _, value, _ in blocks), _MOMENT_KEYS):
+        if len(moments) >= _MAX_MOMENTS:
+            issues.add("too_many_moments")
             break
+        moments.append(_read_moment(norm, num_frames, fps, issues))
+        if blocks[index][2]:
+            issues.add("json_repaired")
     if not moments:
         issues.add("no_json")
     keyframes, descriptions = _select_keyframes(moments, max_keyframes, issues)
@@ -742,22 +748,6 @@ def _as_box(value: Any) -> list[float] | None:
     return [x1, y1, x2, y2]
 
 
-def _walk_boxes(value: Any, depth: int = 0) -> Iterator[Any]:
-    if depth > 16:
-        return
-    if isinstance(value, dict):
-        norm = {str(k).strip().lower(): v for k, v in value.items()}
-        key = next((k for k in _BOX_KEYS if k in norm), None)
-        if key is not None:
-            yield norm[key]
-            return
-        for v in value.values():
-            yield from _walk_boxes(v, depth + 1)
-    elif isinstance(value, list):
-        for v in value:
-            yield from _walk_boxes(v, depth + 1)
-
-
 def _read_boxes(raws: Iterator[Any]) -> list[list[float]]:
     """The valid boxes among the first ``_MAX_BOXES`` candidates."""
     return [box for box in map(_as_box, itertools.islice(raws, _MAX_BOXES)) if box is not None]
@@ -792,7 +782,8 @@ def _parse_boxes(text: Any, max_boxes: int | None) -> np.ndarray:
         region, _ = extract_answer(text)
         text = region or ""
     blocks, _ = json_blocks(text)
-    raws = itertools.chain.from_iterable(_walk_boxes(value) for _, value, _ in blocks)
+    raws = (next(norm[k] for k in _BOX_KEYS if k in norm)
+            for _, norm in _walk_dicts((value for _, value, _ in blocks), _BOX_KEYS))
     boxes = _read_boxes(raws)
     if not boxes:
         boxes = _read_boxes(m.group(1) for m in _KEYED_BOX.finditer(text))
