@@ -71,7 +71,8 @@ def _cmd_evaluate(args) -> int:
     rank0 = True
     for method in args.method:
         ev = Evaluator(cfg, data_dir, run_dir, method, adapter=args.adapter, strict=args.strict,
-                       max_samples=args.max_samples, overwrite=args.overwrite, progress=not args.no_progress)
+                       max_samples=args.max_samples, overwrite=args.overwrite, progress=not args.no_progress,
+                       validate=not args.no_validate)
         for res in ev.run(splits).values():
             rank0 = ev.rank == 0
             if rank0:
@@ -115,6 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--strict", action="store_true", help="stop at the first bad sample instead of an error row")
     v.add_argument("--overwrite", action="store_true", help="discard stored results of other weights/config")
     v.add_argument("--no-progress", action="store_true", help="no progress bar")
+    v.add_argument("--no-validate", action="store_true",
+                   help="do not decode each sample's frames, masks and audio before running it")
     v.set_defaults(func=_cmd_evaluate)
 
     sub.add_parser("synth", help="generate OmniSynth into OUT_DIR (omni-r1-lite synth --help)")

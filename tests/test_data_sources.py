@@ -55,3 +55,18 @@ def test_synth_cli_passes_options_to_the_generator(tmp_path, capsys):
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert summary["clips"] == {"seen": 1}
     assert (tmp_path / "s" / "refavs" / "metadata.csv").exists() and not (tmp_path / "s" / "revos").exists()
+
+
+def test_load_samples_validates_every_dataset_on_request(tmp_path):
+    """One `validate=` for every dataset: a corrupt OmniSynth frame loads unless validated."""
+    cfg = get_preset("smoke")
+    root = ensure_omnisynth(cfg, tmp_path)
+    listed = load_samples(cfg, tmp_path, "test_s")
+    victim = listed[0]
+    (victim.frame_dir / victim.frame_names[3]).write_bytes(b"\xff\xd8 truncated")
+    assert len(load_samples(cfg, tmp_path, "test_s", strict=False)) == len(listed)
+    checked = load_samples(cfg, tmp_path, "test_s", strict=False, validate=True)
+    bad = [s for s in listed if s.frame_dir == victim.frame_dir]
+    assert len(checked) == len(listed) - len(bad) and checked.num_skipped == len(bad)
+    assert all(victim.frame_names[3] in reason for _, reason in checked.skipped)
+    assert root.exists()

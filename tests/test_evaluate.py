@@ -377,3 +377,23 @@ def test_one_failing_sample_is_an_error_row_and_the_rest_is_scored(cfg, tmp_path
     assert "ValueError" in res.errors[0]["traceback"]
     with pytest.raises(ValueError, match="same"):
         evaluate_split(cfg, data, "test_s", "uniform", tmp_path / "strict", progress=False, strict=True)
+
+
+def test_evaluation_validates_media_by_default(cfg, tmp_path):
+    """A truncated WAV is read by no reference method: validated by default, its sample is an error
+    row naming the file and both durations, the rest is scored; `validate=False` scores it."""
+    data = tmp_path / "data"
+    samples = Evaluator(cfg, data, tmp_path / "probe", "uniform").samples("test_s")
+    bad = samples[2]
+    wav = bad.audio_path
+    whole = wav.read_bytes()
+    wav.unlink()  # hard-linked: replace, do not cut in place
+    wav.write_bytes(whole[: 44 + (len(whole) - 44) // 2])
+    same_clip = [s.sample_id for s in samples if s.audio_path == wav]
+    res = evaluate_split(cfg, data, "test_s", "uniform", tmp_path / "checked", progress=False)
+    assert sorted(r["sample_id"] for r in res.errors) == sorted(same_clip)
+    assert all(str(wav) in r["error"] and "declares" in r["error"] for r in res.errors)
+    assert len(res.scored) == len(samples) - len(same_clip)
+    unchecked = evaluate_split(cfg, data, "test_s", "uniform", tmp_path / "unchecked", progress=False,
+                               validate=False)
+    assert not unchecked.errors and len(unchecked.scored) == len(samples)

@@ -309,3 +309,31 @@ def test_import_does_not_pull_torch():
     code = ("import sys, omni_r1_lite, omni_r1_lite.data.omnisynth, omni_r1_lite.data.perception;"
             "assert 'torch' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[1])
+
+
+def test_deleted_frames_and_corrupt_media_are_caught_for_omnisynth(tmp_path):
+    """A deleted frame is a clear error against the annotation's num_frames (the rest loads), and
+    `validate=True` decodes OmniSynth's media as it does RefAVS's (6 corrupted clips used to load)."""
+    from omni_r1_lite.data.media import MissingMediaError
+    from omni_r1_lite.data.schema import DataError
+
+    root = tmp_path / "synth"
+    generate(root, OmniSynthConfig(seed=3, num_frames=8, clips={"seen": 3, "unseen": 2}))
+    full = load_omnisynth(root, ["seen", "unseen"])
+    first, second = sorted({s.meta["folder"] for s in full})[:2]
+    frame = root / "refavs" / "media" / first / "frames" / "5.jpg"
+    frame.unlink()
+    with pytest.raises(MissingMediaError, match=r"frames/5\.jpg") as err:
+        load_omnisynth(root, ["seen", "unseen"])
+    assert "7 of the 8 frames its annotation declares" in str(err.value)
+    lenient = load_omnisynth(root, ["seen", "unseen"], strict=False)
+    assert lenient.num_skipped == sum(s.meta["folder"] == first for s in full)
+    assert len(lenient) == len(full) - lenient.num_skipped and all("5.jpg" in r for _, r in lenient.skipped)
+    # a corrupt JPEG: listing does not decode, validation does (also through load_samples)
+    (root / "refavs" / "media" / second / "frames" / "2.jpg").write_bytes(b"\xff\xd8 not a jpeg")
+    assert len(load_omnisynth(root, ["seen", "unseen"], strict=False)) == len(lenient)
+    checked = load_omnisynth(root, ["seen", "unseen"], strict=False, validate=True)
+    assert len(checked) == len(lenient) - sum(s.meta["folder"] == second for s in full)
+    assert any("2.jpg" in r for _, r in checked.skipped)
+    with pytest.raises(DataError, match="2.jpg"):
+        load_omnisynth(root, ["seen", "unseen"], validate=True)

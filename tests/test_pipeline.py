@@ -181,3 +181,33 @@ def test_compute_two_systems_cheaper_than_one_high_res_system():
     c7, c3 = compare("Qwen2.5-Omni-7B", num_frames=24), compare("Qwen2.5-Omni-3B", num_frames=24)
     assert c7["flops_ratio"] > 2 and c7["two_system"]["tflops"] > c3["two_system"]["tflops"]
     assert compare(num_frames=48)["flops_ratio"] > c7["flops_ratio"]  # the gap grows with coverage
+
+
+def test_standin_reads_the_annotation_with_the_loaders_reader(tmp_path):
+    """A corrupt or malformed annotation (or omnisynth.json) is a DataError naming the file, as the
+    loader's ClipAnnotation gives, not a bare UnicodeDecodeError / JSONDecodeError / KeyError."""
+    import json
+    import shutil
+    from pathlib import Path
+
+    from omni_r1_lite.data.schema import DataError
+
+    cfg = get_preset("smoke")
+    samples = load_samples(cfg, tmp_path, "test_s", task="VOS")
+    sample = samples[0]
+    path = Path(sample.meta["annotation_path"])
+    good = path.read_bytes()
+    for junk in (b"\xff\xfe\x00 not utf-8", b'{"split": "seen"', json.dumps({"split": "seen"}).encode()):
+        path.unlink()
+        path.write_bytes(junk)
+        with pytest.raises(DataError, match=str(path)):
+            OmniSynthStandIn().ground(sample, 0, "the red circle")
+    path.unlink()
+    path.write_bytes(good)
+    summary = path.parent.parent.parent / "omnisynth.json"
+    shutil.copy(summary, tmp_path / "summary.bak")
+    summary.write_text("{oops")
+    with pytest.raises(DataError, match="omnisynth.json"):
+        OmniSynthStandIn().ground(sample, 0, "the red circle")
+    shutil.copy(tmp_path / "summary.bak", summary)
+    assert OmniSynthStandIn().ground(sample, 0, "the red circle").shape[1] == 4

@@ -189,3 +189,26 @@ def test_validate_catches_corrupt_mask_and_audio(tree):
 
 def test_all_splits_constant():
     assert REFAVS_SPLITS == ("train", "val", "test_s", "test_u", "test_n")
+
+
+def test_a_deleted_frame_is_named_and_a_further_one_is_not_read(tree):
+    """Frames are 0.jpg ... 9.jpg, as the toolkit reads them: a deleted 5.jpg used to give a shorter
+    clip (9 frames, its 9 masks) that validation passed; a 10.jpg is not part of the clip."""
+    import shutil
+
+    root, _ = tree
+    frames = root / "media" / "vidA_0_10000" / "frames"
+    (frames / "5.jpg").unlink()
+    other = root / "media" / "vidB_5000_15000" / "frames"
+    shutil.copy(other / "0.jpg", other / "10.jpg")
+    with pytest.raises(MissingMediaError, match=r"frames/5\.jpg"):
+        load_refavs(root, "train")
+    res = load_refavs(root, strict=False, validate=True)
+    assert sorted(i.split(" ")[0] for i, _ in res.skipped) == ["train/vidA_0_10000_guitar_1",
+                                                              "train/vidA_0_10000_man_1"]
+    assert all("5.jpg" in reason and "1 of the clip's 10 frames" in reason for _, reason in res.skipped)
+    dog = by_uid(res)["vidB_5000_15000_dog_1"]
+    assert len(res) == 4 and dog.frame_names == tuple(f"{t}.jpg" for t in range(REFAVS_FRAMES))
+    assert dog.load_masks().shape[0] == REFAVS_FRAMES
+    with pytest.raises(MissingMediaError, match="000010.png"):  # the folder as it is: 10.jpg needs a mask
+        load_refavs(root, "test_s", num_frames=None)

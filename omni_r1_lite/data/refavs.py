@@ -26,7 +26,8 @@ was used.
 ``"audio-visual"``; a ``type`` column holding one of `EXPRESSION_TYPES` overrides both.
 
 **Checks.** At listing time: ``metadata.csv`` parses and has the five columns (else
-`DataError`, always raised); per row, the media folder, at least one frame, ``audio.wav`` and
+`DataError`, always raised); per row, the media folder, the frames ``0.jpg`` … ``9.jpg`` (the
+toolkit reads ``range(10)``; a further ``10.jpg`` is not read), ``audio.wav`` and
 (non-null rows) one mask PNG per frame exist (one cached directory listing per folder); for
 null rows the first frame's header is read for the frame size. At read time: decoding.
 ``validate=True`` decodes everything while listing (see `omni_r1_lite.data.loading`).
@@ -171,6 +172,7 @@ def load_refavs(
     *,
     validate: bool = False,
     allow_missing_audio: bool = False,
+    num_frames: int | None = 10,
 ) -> LoadResult:
     """List RefAVS samples (``task="AVS"``) of the given splits, in ``metadata.csv`` order.
 
@@ -183,6 +185,9 @@ def load_refavs(
             files up front).
         allow_missing_audio: a missing ``audio.wav`` gives ``audio_path=None`` and
             ``meta["audio_missing"]=True`` instead of an error.
+        num_frames: the frames of a clip, ``0.jpg`` … ``<num_frames - 1>.jpg``, as the Ref-AVS
+            toolkit reads them (``range(10)``): a missing one is a `MissingMediaError` naming it,
+            a further one (``10.jpg``) is not read. ``None``: every integer-named JPEG in the folder.
 
     Returns a `LoadResult` of `Sample` with ``sample_id = "<split>/<uid>"``, frames
     ``media/<folder>/frames``, ``object_ids = (fid,)`` (``()`` for null rows) and ``meta`` holding
@@ -219,6 +224,13 @@ def load_refavs(
         frame_names = listing.frames(frame_dir)
         if not frame_names:
             raise MissingMediaError("no integer-named JPEG frames in", frame_dir)
+        if num_frames is not None:
+            by_index = {int(n.rsplit(".", 1)[0]): n for n in frame_names}
+            missing = [t for t in range(num_frames) if t not in by_index]
+            if missing:
+                raise MissingMediaError(f"frame not found ({len(missing)} of the clip's {num_frames} frames "
+                                        "0.jpg ... missing)", frame_dir / f"{missing[0]}.jpg")
+            frame_names = tuple(by_index[t] for t in range(num_frames))
         audio_path: Path | None = media / folder / "audio.wav"
         meta = {k: v for k, v in row.items() if k not in ("split", "exp")}
         meta.update(folder=folder, row=line)

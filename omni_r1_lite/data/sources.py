@@ -64,25 +64,31 @@ def ensure_omnisynth(cfg: KitConfig, data_dir: str | Path) -> Path:
 
 
 def load_samples(cfg: KitConfig, data_dir: str | Path, split: str | list[str] | None,
-                 task: str | None = None, strict: bool = True) -> LoadResult:
+                 task: str | None = None, strict: bool = True, validate: bool = False) -> LoadResult:
     """Samples of a split for the preset's dataset.
 
     Args:
         split: the dataset's split name(s); OmniSynth accepts its own (``seen``) or the RefAVS
             names (``test_s``).
         task: ``"VOS"`` or ``"AVS"`` to re-tag OmniSynth samples (RefAVS is AVS, ReVOS is VOS).
+        strict: raise the first bad sample's `DataError` (it names the file), else skip it and
+            record it in ``result.skipped``.
+        validate: decode every frame, mask and audio file while listing, for every dataset
+            (`omni_r1_lite.data.loading.validate_sample`; the evaluation validates each sample as
+            it scores it instead, so that a bad one becomes an error row).
     """
     data_dir = Path(data_dir)
     if cfg.data.dataset == "omnisynth":
         from omni_r1_lite.data.omnisynth import load_omnisynth
 
-        return load_omnisynth(ensure_omnisynth(cfg, data_dir), split, task=task or "VOS", strict=strict)
+        return load_omnisynth(ensure_omnisynth(cfg, data_dir), split, task=task or "VOS", strict=strict,
+                              validate=validate)
     if cfg.data.dataset == "refavs":
         from omni_r1_lite.data.refavs import find_refavs_root, load_refavs
 
-        return load_refavs(find_refavs_root(data_dir / "refavs"), split, strict=strict)
+        return load_refavs(find_refavs_root(data_dir / "refavs"), split, strict=strict, validate=validate)
     if cfg.data.dataset == "revos":
         from omni_r1_lite.data.revos import find_revos_root, load_revos
 
-        return load_revos(find_revos_root(data_dir / "revos"), split or "valid", strict=strict)
+        return load_revos(find_revos_root(data_dir / "revos"), split or "valid", strict=strict, validate=validate)
     raise ValueError(f"unknown dataset {cfg.data.dataset!r} (omnisynth, refavs or revos)")

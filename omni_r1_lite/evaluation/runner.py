@@ -161,8 +161,10 @@ class Evaluator:
         device: for the models (default: the accelerate process's device).
         avs_keyframes: clip frames an AVS rewrite is grounded on (1: frame 0, as the paper's RefAVS).
         max_new_tokens: System-1 decoding budget (default ``cfg.grpo.max_completion_length``).
-        validate: decode every frame, mask and the audio of a sample first (catches corrupt media a
-            backend would never read, e.g. JPEGs under the OmniSynth stand-in).
+        validate: decode every frame, mask and the audio of a sample before running it (default; a
+            clip's files are decoded once for all its expressions). Catches corrupt or short media
+            a backend would never read (JPEGs under the OmniSynth stand-in, a truncated WAV): the
+            sample becomes an error row naming the file instead of being scored on bad input.
         callback: ``callback(record, done, total)`` after each record is written.
     """
 
@@ -170,7 +172,7 @@ class Evaluator:
                  adapter: str | Path | None = None, model: Any = None, processor: Any = None,
                  system2: Any = None, strict: bool = False, max_samples: int | None = None,
                  overwrite: bool = False, progress: bool = True, device: Any = None, avs_keyframes: int = 1,
-                 max_new_tokens: int | None = None, validate: bool = False,
+                 max_new_tokens: int | None = None, validate: bool = True,
                  callback: Callable[[dict, int, int], None] | None = None):
         if method not in METHODS:
             raise ValueError(f"unknown method {method!r}; choose one of {METHODS}")
@@ -183,6 +185,7 @@ class Evaluator:
         self.avs_keyframes = int(avs_keyframes)
         self.max_new_tokens = int(max_new_tokens or cfg.grpo.max_completion_length)
         self.callback = callback
+        self._validated: dict = {}  # validate_sample's per-clip cache
         self.frames = int(cfg.eval.max_frames)
         self.weights = None
         if model is None and method not in ("uniform", "oracle"):
@@ -288,7 +291,7 @@ class Evaluator:
         if self.validate:
             from omni_r1_lite.data.loading import validate_sample
 
-            validate_sample(sample)
+            validate_sample(sample, cache=self._validated)
         prop = self._impl.propose(sample, pipeline)
         boxes, masks = pipeline.run_plan(sample, prop.keyframes, prop.descriptions)
         gt = sample.load_masks()

@@ -34,14 +34,13 @@ drifting masks, and keyframes spread over the target's visible stretches give th
 from __future__ import annotations
 
 import functools
-import json
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from omni_r1_lite.data.schema import Sample
+from omni_r1_lite.data.schema import DataError, Sample
 
 _WORD = re.compile(r"[a-z]+")
 
@@ -98,25 +97,38 @@ class _ClipGeometry:
 
     def __init__(self, annotation_path: Path):
         from omni_r1_lite.data.omnisynth import OmniSynthConfig, make_clip
+        from omni_r1_lite.data.omnisynth.loader import ClipAnnotation, read_omnisynth_summary
 
-        ann = json.loads(Path(annotation_path).read_text())
+        ann = ClipAnnotation(annotation_path)  # the loader's reader: a DataError naming the file
         root = Path(annotation_path).parent.parent.parent
-        summary = json.loads((root / "omnisynth.json").read_text())
-        cfg_dict = dict(summary["config"])
-        cfg_dict["clips"] = dict(cfg_dict["clips"])
-        cfg_dict = {k: tuple(v) if isinstance(v, list) else v for k, v in cfg_dict.items()}
-        clip = make_clip(OmniSynthConfig(**cfg_dict), ann["split"], ann["index"])
+        summary = read_omnisynth_summary(root)
+        try:
+            cfg_dict = dict(summary["config"])
+            cfg_dict["clips"] = dict(cfg_dict["clips"])
+            cfg_dict = {k: tuple(v) if isinstance(v, list) else v for k, v in cfg_dict.items()}
+            config = OmniSynthConfig(**cfg_dict)
+        except (KeyError, TypeError, ValueError) as e:
+            raise DataError(f"the OmniSynth summary holds no usable config ({e!r})", root / "omnisynth.json") from e
+        try:
+            split, index = ann["split"], int(ann["index"])
+            objects, frames = ann["objects"], ann["frames"]
+        except (KeyError, TypeError, ValueError) as e:
+            raise DataError(f"OmniSynth annotation lacks {e!r}", annotation_path) from e
+        clip = make_clip(config, split, index)
         geo = clip.geometry
         self.visible = geo.visible  # bool[O, T, H, W]
         self.visibility = geo.visibility  # float[O, T]
         self.visible_area = geo.visible_area  # int[O, T] visible pixels
         self.visible_box = geo.visible_box  # int[O, T, 4], -1 where hidden
         self.centre = geo.centre  # float[O, T, 2]
-        self.objects = {o["id"]: o for o in ann["objects"]}
-        if not np.array_equal(geo.visible_area, np.array(
-                [[o["visible_area"] for o in sorted(fr["objects"], key=lambda o: o["id"])]
-                 for fr in ann["frames"]]).T):
-            raise ValueError(f"regenerated clip differs from its annotation: {annotation_path}")
+        try:
+            self.objects = {o["id"]: o for o in objects}
+            declared = np.array([[o["visible_area"] for o in sorted(fr["objects"], key=lambda o: o["id"])]
+                                 for fr in frames]).T
+        except (KeyError, TypeError, ValueError) as e:
+            raise DataError(f"OmniSynth annotation has malformed objects or frames ({e!r})", annotation_path) from e
+        if not np.array_equal(geo.visible_area, declared):
+            raise DataError("the clip regenerated from its seed differs from its annotation", annotation_path)
 
 
 class OmniSynthStandIn:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from omni_r1_lite.data.loading import LoadResult
+from omni_r1_lite.data.media import MissingMediaError
 from omni_r1_lite.data.omnisynth.config import REFAVS_SPLIT, SPLITS, OmniSynthConfig  # noqa: F401 (doctest)
 from omni_r1_lite.data.omnisynth.writer import generate  # noqa: F401 (doctest)
 from omni_r1_lite.data.schema import DataError
@@ -64,6 +65,33 @@ class ClipAnnotation(Mapping):
         return f"ClipAnnotation({str(self.path)!r}, loaded={self._data is not None})"
 
 
+def read_omnisynth_summary(root: str | Path) -> dict[str, Any]:
+    """``<root>/omnisynth.json`` (the generator's config and summary); `DataError` naming the file."""
+    path = Path(root) / "omnisynth.json"
+    try:
+        summary = json.loads(path.read_text())
+        if not isinstance(summary, dict) or not isinstance(summary.get("config"), dict):
+            raise ValueError("no 'config' object")
+    except (OSError, ValueError) as e:
+        raise DataError(f"cannot read the OmniSynth summary ({e})", path) from e
+    return summary
+
+
+def expected_frames(sample, annotation: ClipAnnotation) -> None:
+    """`DataError` naming the first missing frame file when the sample has fewer (or other) frames
+    than its annotation's ``num_frames`` (``0.jpg`` …): a deleted frame must not give a shorter clip."""
+    try:
+        count = int(annotation["num_frames"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise DataError(f"OmniSynth annotation has no valid num_frames ({e!r})", annotation.path) from e
+    have = {int(Path(n).stem) for n in sample.frame_names}
+    missing = [t for t in range(count) if t not in have]
+    if missing:
+        raise MissingMediaError(
+            f"frame not found ({len(sample.frame_names)} of the {count} frames its annotation declares; "
+            f"{len(missing)} missing)", Path(sample.frame_dir) / f"{missing[0]}.jpg")
+
+
 def find_omnisynth_root(root: str | Path) -> Path:
     """The RefAVS root of an OmniSynth folder: ``root/refavs`` or ``root`` itself."""
     root = Path(root)
@@ -78,6 +106,8 @@ def load_omnisynth(
     split: str | Sequence[str] | None = "train",
     task: str = "AVS",
     strict: bool = True,
+    *,
+    validate: bool = False,
 ) -> LoadResult:
     """OmniSynth samples of one or more splits, read by `load_refavs`.
 
@@ -87,6 +117,11 @@ def load_omnisynth(
             names (``test_s`` …); a list, or ``None`` for all.
         task: ``"AVS"`` or ``"VOS"`` (same clips, re-tagged; ``audio_path`` is kept).
         strict: as in `load_refavs`.
+        validate: decode every frame, mask and audio file while listing (as in `load_refavs`).
+
+    Each clip's annotation is read while listing: a sample with fewer frames than the annotation
+    declares (a deleted ``5.jpg``) or an unreadable annotation is a `DataError` naming the file,
+    raised in strict mode and recorded in ``result.skipped`` otherwise.
 
     Each `Sample` has ``dataset="omnisynth"``, ``split`` the OmniSynth split, ``object_ids`` the
     target object ids, and ``meta`` with the RefAVS loader's fields plus ``annotation`` (a lazy
@@ -107,13 +142,20 @@ def load_omnisynth(
         else:
             raise ValueError(f"unknown OmniSynth split {s!r}; choose from {SPLITS} or {tuple(_FROM_REFAVS)}")
     refavs_root = find_omnisynth_root(root)
-    base = load_refavs(refavs_root, splits=refavs_splits, strict=strict)
+    base = load_refavs(refavs_root, splits=refavs_splits, strict=strict, validate=validate, num_frames=None)
     annotations: dict[str, ClipAnnotation] = {}
     out = LoadResult(skipped=base.skipped, info={**base.info, "omnisynth_root": str(refavs_root)})
     for s in base:
         vid = s.meta["vid"]
         if vid not in annotations:
             annotations[vid] = ClipAnnotation(refavs_root / "annotations" / f"{vid}.json")
+        try:
+            expected_frames(s, annotations[vid])
+        except DataError as e:
+            if strict:
+                raise
+            out.skipped.append((s.sample_id, str(e)))
+            continue
         targets = tuple(int(k) for k in s.meta.get("target_ids", "").split())
         meta = dict(s.meta)
         meta.update(
