@@ -248,6 +248,9 @@ def test_manual_item_verifies_published_sums(tmp_path):
     (data / "off" / "meta.json").write_bytes(payload + b" ")
     rc, out = run("--manifest", str(m), "--data-dir", str(data), "--only", "official")
     assert rc == EXIT_FAILED and "sha256 mismatch" in out
+    # the user's file is reported, never renamed: it may be the right one and the sum outdated
+    assert (data / "off" / "meta.json").read_bytes() == payload + b" " and not list((data / "off").glob("*.corrupt-*"))
+    assert "left as it is" in out and "get it by hand" in out
 
 
 # --------------------------------------------------------------------------- network behaviour
@@ -323,3 +326,66 @@ def test_probe_goes_through_a_configured_proxy(monkeypatch):
     monkeypatch.setenv("https_proxy", f"http://127.0.0.1:{port}")
     with pytest.raises(OfflineError, match=f"127.0.0.1:{port}"):
         probe("https://example.invalid/file.bin", 0.5)  # only the (closed) proxy is contacted
+
+
+def _tar_with(path: Path, members: list[tarfile.TarInfo], data: dict[str, bytes], mode: str = "w:gz") -> Path:
+    with tarfile.open(path, mode) as tf:
+        for info in members:
+            payload = data.get(info.name)
+            if payload is not None:
+                info.size = len(payload)
+            tf.addfile(info, io.BytesIO(payload) if payload is not None else None)
+    return path
+
+
+@pytest.mark.parametrize("unsafe", ["../evil.txt", "link-out"])
+def test_an_unsafe_archive_is_moved_aside_and_never_trusted(tmp_path, unsafe):
+    """`../evil` or a link leaving the tree: refused by the archive test, moved aside, nothing
+    extracted, no sum recorded (it used to be recorded before extraction was tried, so every rerun
+    trusted the bad archive and failed the same way); an earlier kit's record of it is dropped."""
+    src = tmp_path / "src"
+    src.mkdir()
+    good = tarfile.TarInfo("REFAVS/metadata.csv")
+    bad = tarfile.TarInfo(unsafe)
+    if unsafe == "link-out":
+        bad.type, bad.linkname = tarfile.SYMTYPE, "../../outside.txt"
+    archive = _tar_with(src / "bench.tar.gz", [good, bad], {"REFAVS/metadata.csv": b"a,b\n", "../evil.txt": b"x"})
+    data = tmp_path / "data"
+    m = write_manifest(tmp_path / "m.json", [item(archive.as_uri())])
+    for _ in range(2):
+        rc, out = run("--manifest", str(m), "--data-dir", str(data))
+        assert rc == EXIT_FAILED and "unsafe member" in out and "moved aside" in out, out
+    downloads = data / "downloads"
+    assert len(list(downloads.glob("bench.tar.gz.corrupt-*"))) == 2 and not (downloads / "bench.tar.gz").exists()
+    assert not (data / "bench").exists() and not (tmp_path / "evil.txt").exists() and not (data / "evil.txt").exists()
+    assert not (data / "checksums.txt").exists() or "bench" not in (data / "checksums.txt").read_text()
+    # an earlier kit recorded its sum and kept it in place: verified again, refused, record dropped
+    (downloads / "bench.tar.gz").write_bytes(archive.read_bytes())
+    (data / "checksums.txt").write_text(f"{sha(archive)}  downloads/bench.tar.gz\n")
+    rc, out = run("--manifest", str(m), "--data-dir", str(data))
+    assert rc == EXIT_FAILED and "unsafe member" in out
+    assert "bench" not in (data / "checksums.txt").read_text() and not (data / "bench").exists()
+
+
+def test_a_plain_tar_cut_at_a_member_boundary_is_refused(tmp_path):
+    """A .tar cut right after a member reads without error: the end-of-archive marker is required."""
+    src = tmp_path / "src"
+    src.mkdir()
+    whole = _tar_with(src / "whole.tar", [tarfile.TarInfo("a.txt"), tarfile.TarInfo("b.txt")],
+                      {"a.txt": b"A" * 700, "b.txt": b"B" * 10}, mode="w")
+    check_archive(whole, "tar")
+    cut = src / "bench.tar"
+    cut.write_bytes(whole.read_bytes()[: 512 + 1024])  # a.txt's header and its 700 bytes padded to 1024
+    with tarfile.open(cut) as tf:
+        assert tf.getnames() == ["a.txt"]  # what tarfile alone accepts
+    with pytest.raises(DownloadError, match="end-of-archive marker"):
+        check_archive(cut, "tar")
+    data = tmp_path / "data"
+    m = write_manifest(tmp_path / "m.json", [item(cut.as_uri(), dest="downloads/bench.tar", archive="tar")])
+    rc, out = run("--manifest", str(m), "--data-dir", str(data))
+    assert rc == EXIT_FAILED and "end-of-archive marker" in out and not (data / "bench").exists()
+    assert not (data / "checksums.txt").exists() or "bench" not in (data / "checksums.txt").read_text()
+    m = write_manifest(tmp_path / "m.json", [item(whole.as_uri(), dest="downloads/whole.tar", archive="tar")])
+    rc, out = run("--manifest", str(m), "--data-dir", str(data))
+    assert rc == EXIT_OK and (data / "bench" / "b.txt").read_bytes() == b"B" * 10
+    assert f"{sha(whole)}  downloads/whole.tar" in (data / "checksums.txt").read_text()  # after extraction

@@ -19,17 +19,22 @@ How a file is fetched, so that a run can be repeated or interrupted at any point
 3. Bytes go to ``<dest>.part``; an existing ``.part`` is resumed with an HTTP ``Range`` request.
    The final path never holds a partial file.
 4. The ``.part`` is checked: its length against ``Content-Length`` and the manifest size, its
-   SHA-256 against the manifest or the recorded sum; archives whose sum is not yet known are
-   tested end to end (``tar``: every member decompressed; ``zip``: every CRC). A file that
+   SHA-256 against the manifest or the recorded sum; archives are also tested end to end
+   (``tar``: every member decompressed, its name and links checked, the end marker present;
+   ``zip``: every name and CRC), since a sum says nothing about either. A file that
    fails is moved aside to ``<dest>.corrupt-<time>``, reported, and never used or extracted.
 5. Only then is it renamed into place. **Checksums we do not know are not invented**: on the
-   first good download the SHA-256 is appended to ``DATA_DIR/checksums.txt`` (``sha256sum``
+   first good download (for an archive: once extracted) the SHA-256 is appended to ``DATA_DIR/checksums.txt`` (``sha256sum``
    format, so ``cd DATA_DIR && sha256sum -c checksums.txt`` works) and every later run
    verifies against it (trust on first use: it detects later corruption, not a bad first copy).
 6. Archives are extracted to a temporary folder beside the target, then moved into place, with
    a marker file so a finished extraction is not repeated (you may delete ``DATA_DIR/downloads``
    afterwards: an extracted item whose archive is gone is not fetched again). Tar members are
-   extracted with the ``data`` filter (no absolute paths, links out of the tree or devices).
+   extracted with the ``data`` filter (no absolute paths, links out of the tree or devices), and
+   the archive test of step 4 already refuses such members and a tar without its end-of-archive
+   marker (a plain ``.tar`` cut at a member boundary). An archive that cannot be extracted is
+   moved aside like a corrupt download; a sum we did not know is recorded only after the
+   archive was verified and extracted. Files you placed for a manual item are never moved.
 
 Models (``--with-models`` or ``--only <name>``) are Hugging Face snapshots fetched with
 ``huggingface_hub.snapshot_download`` (resumable, verified by the hub) into
@@ -80,6 +85,10 @@ _CHUNK = 1 << 20
 
 class DownloadError(RuntimeError):
     """A download or verification failed; the message names the file."""
+
+
+class ArchiveContentError(DownloadError):
+    """An archive's content cannot be extracted safely or at all (not a disk problem)."""
 
 
 class OfflineError(DownloadError):
@@ -238,6 +247,12 @@ class Records:
         lines = [f"{d}  {r}" for r, d in sorted(self.sums.items())]
         _write_atomic(self.checksums_path, "\n".join(lines) + "\n")
 
+    def unrecord(self, rel: str) -> None:
+        """Drop a recorded (trust-on-first-use) sum, e.g. of an archive that failed to extract."""
+        if self.sums.pop(rel, None) is not None:
+            lines = [f"{d}  {r}" for r, d in sorted(self.sums.items())]
+            _write_atomic(self.checksums_path, "\n".join(lines) + ("\n" if lines else ""))
+
     def forget(self, rel: str) -> None:
         if self.state.pop(rel, None) is not None:
             self._save_state()
@@ -346,26 +361,66 @@ def _fetch(url: str, part: Path, timeout: float, label: str, log) -> None:
 # --------------------------------------------------------------------------- archives
 
 
+def _unsafe_tar_member(member: tarfile.TarInfo, dest: Path) -> str | None:
+    """Why extracting ``member`` under ``dest`` would be unsafe (absolute or ``..`` name, a link
+    leaving the tree, a device), or ``None``: the ``data`` filter's rules, applied without writing."""
+    if hasattr(tarfile, "data_filter"):
+        try:
+            tarfile.data_filter(member, str(dest))
+        except tarfile.FilterError as e:
+            return str(e)
+        return None
+    p = Path(member.name)  # Python < 3.11.4: the same rules, by hand
+    if p.is_absolute() or ".." in p.parts:
+        return f"member {member.name!r} would be written outside the folder"
+    if member.issym() or member.islnk():
+        target = Path(member.linkname)
+        if target.is_absolute() or ".." in (p.parent / target).parts:
+            return f"link {member.name!r} -> {member.linkname!r} leaves the folder"
+    if member.isdev():
+        return f"device file {member.name!r}"
+    return None
+
+
 def check_archive(path: Path, kind: str) -> None:
-    """Read a whole archive, raising `DownloadError` if it is truncated or corrupt."""
+    """Read a whole archive, raising `DownloadError` if it is truncated or corrupt, or holds a member
+    that extraction would refuse (absolute or ``..`` names, links out of the tree, devices).
+
+    A tar must end with its end-of-archive marker (zero blocks): a plain ``.tar`` cut exactly at a
+    member boundary reads without error otherwise, and would be extracted without its last members.
+    """
     try:
         if kind in ("tar.gz", "tgz", "tar"):
             with tarfile.open(path, "r:*") as tf:
+                dest = path.parent / f".{path.name}.check"  # never created: names are only resolved
                 for member in tf:
+                    why = _unsafe_tar_member(member, dest)
+                    if why:
+                        raise ArchiveContentError(f"unsafe member in {path}: {why}")
                     if member.isfile():
                         f = tf.extractfile(member)
                         if f is not None:
                             while f.read(_CHUNK):
                                 pass
+                tf.fileobj.seek(tf.offset)
+                end = tf.fileobj.read(tarfile.BLOCKSIZE)
+                if len(end) < tarfile.BLOCKSIZE or end.strip(b"\0"):
+                    raise ArchiveContentError(f"{path} ends without the tar end-of-archive marker after "
+                                        f"{len(tf.getmembers())} member(s): the file is cut short")
         elif kind == "zip":
             with zipfile.ZipFile(path) as zf:
+                for info in zf.infolist():
+                    name = Path(info.filename.replace("\\", "/"))
+                    if name.is_absolute() or ".." in name.parts or info.filename[1:2] == ":":
+                        raise ArchiveContentError(f"unsafe member in {path}: {info.filename!r} would be written "
+                                            "outside the folder")
                 bad = zf.testzip()
                 if bad is not None:
-                    raise DownloadError(f"corrupt member {bad!r} in {path}")
+                    raise ArchiveContentError(f"corrupt member {bad!r} in {path}")
         else:
             raise DownloadError(f"unknown archive kind {kind!r} for {path}")
     except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError, ValueError) as e:
-        raise DownloadError(f"archive test failed for {path}: {e}") from e
+        raise ArchiveContentError(f"archive test failed for {path}: {e}") from e
 
 
 def _extract(archive: Path, kind: str, target: Path, digest: str, label: str, log) -> None:
@@ -391,14 +446,17 @@ def _extract(archive: Path, kind: str, target: Path, digest: str, label: str, lo
                     for m in tf.getmembers():
                         p = Path(m.name)
                         if p.is_absolute() or ".." in p.parts or m.issym() or m.islnk() or m.isdev():
-                            raise DownloadError(f"unsafe member {m.name!r} in {archive}")
+                            raise ArchiveContentError(f"unsafe member {m.name!r} in {archive}")
                     tf.extractall(tmp)
         elif kind == "zip":
             with zipfile.ZipFile(archive) as zf:
                 zf.extractall(tmp)
         else:
             raise DownloadError(f"unknown archive kind {kind!r} for {archive}")
-    except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError) as e:
+    except (tarfile.TarError, zipfile.BadZipFile, EOFError, ArchiveContentError) as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise ArchiveContentError(f"extraction of {archive} failed: {e}") from e
+    except OSError as e:  # the disk (full, permissions): the archive stays trusted
         shutil.rmtree(tmp, ignore_errors=True)
         raise DownloadError(f"extraction of {archive} failed: {e}") from e
     target.mkdir(parents=True, exist_ok=True)
@@ -455,15 +513,20 @@ class Runner:
         if size is not None and path.stat().st_size != size:
             raise DownloadError(f"size mismatch for {path}: {path.stat().st_size} bytes, expected {size}")
         assert self.records is not None
-        digest = (self.records.stamped_digest(rel, path) if stamped else None) or sha256_file(path)
-        if expected:
-            if digest != expected.lower():
-                raise DownloadError(f"sha256 mismatch for {path}: got {digest}, expected {expected.lower()}")
-        elif archive:
+        known = self.records.stamped_digest(rel, path) if stamped else None
+        digest = known or sha256_file(path)
+        if expected and digest != expected.lower():
+            raise DownloadError(f"sha256 mismatch for {path}: got {digest}, expected {expected.lower()}")
+        if archive and known is None:  # a sum says nothing about unsafe members or a cut plain tar
             check_archive(path, archive)
         return digest
 
-    def file_item(self, item: Item) -> bool:
+    def file_item(self, item: Item, manual: bool = False) -> bool:
+        """Fetch (unless ``manual``: the user placed it), verify, record and extract one file.
+
+        A file that fails is moved aside to ``<dest>.corrupt-<time>`` and fetched again, except a
+        manual one, which is left where the user put it (the error says what to do). A sum we did
+        not know is recorded only once the file is verified and, for an archive, extracted."""
         final = self.data_dir / item.dest
         part = final.with_name(final.name + ".part")
         if self.dry_run:
@@ -490,6 +553,11 @@ class Runner:
                 digest = self._verify(final, rel, expected, item.size, item.archive, stamped=True)
                 self.log(f"[{item.name}] present and verified: {final}")
             except DownloadError as e:
+                if isinstance(e, ArchiveContentError) and not item.sha256:
+                    self.records.unrecord(rel)  # our own record of an archive that is not good
+                if manual:
+                    raise DownloadError(f"{e}\n    the file you placed was left as it is: replace it with "
+                                        f"a good copy ({item.instructions or 'see the manifest'})") from e
                 aside = _move_aside(final, final)
                 self.records.forget(rel)
                 self.log(f"[{item.name}] ERROR {e}\n    moved aside to {aside}; fetching again")
@@ -506,13 +574,22 @@ class Runner:
                 raise DownloadError(f"{e}\n    the download was moved aside to {aside} and not used") from e
             os.replace(part, final)
             self.log(f"[{item.name}] saved {final}")
+        self.records.stamp(rel, final, digest)
+        if self.extract and item.archive and item.extract_to:
+            try:
+                _extract(final, item.archive, self.data_dir / item.extract_to, digest, item.name, self.log)
+            except ArchiveContentError as e:  # the archive's fault (not the disk's): never trusted
+                self.records.forget(rel)
+                if not item.sha256:
+                    self.records.unrecord(rel)
+                if manual:
+                    raise
+                aside = _move_aside(final, final)
+                raise DownloadError(f"{e}\n    the archive was moved aside to {aside} and its sum not kept") from e
         if not expected:
             self.records.record(rel, digest)
             where = self.records.checksums_path
             self.log(f"[{item.name}] no published checksum: recorded sha256 {digest} in {where}")
-        self.records.stamp(rel, final, digest)
-        if self.extract and item.archive and item.extract_to:
-            _extract(final, item.archive, self.data_dir / item.extract_to, digest, item.name, self.log)
         return True
 
     def manual_item(self, item: Item) -> bool:
@@ -533,9 +610,10 @@ class Runner:
                 sha256=f.get("sha256"),
                 archive=f.get("archive"),
                 extract_to=f.get("extract_to"),
+                instructions=item.instructions,
             )
             try:
-                self.file_item(sub)
+                self.file_item(sub, manual=True)
             except DownloadError as e:
                 self.log(f"[{item.name}] ERROR {e}")
                 ok = False
