@@ -600,6 +600,9 @@ class Runner:
                 self.log(f"[{item.name}] manual: expects {final} (sha256 {f.get('sha256')})")
                 continue
             if not final.exists():
+                if f.get("optional"):
+                    self.log(f"[{item.name}] optional {final} not present (skipped)")
+                    continue
                 self.log(f"[{item.name}] missing {final}: download it by hand from {item.instructions}")
                 ok = False
                 continue
