@@ -389,3 +389,32 @@ def test_a_plain_tar_cut_at_a_member_boundary_is_refused(tmp_path):
     rc, out = run("--manifest", str(m), "--data-dir", str(data))
     assert rc == EXIT_OK and (data / "bench" / "b.txt").read_bytes() == b"B" * 10
     assert f"{sha(whole)}  downloads/whole.tar" in (data / "checksums.txt").read_text()  # after extraction
+
+
+def test_a_split_zip_is_joined_tested_and_extracted(tmp_path):
+    """Sa2VA-Training ships video_data_split.z01-z03, joined with `cat` (bytedance/Sa2VA#56): the
+    manual item joins the parts, tests the zip and extracts it; a missing part is named."""
+    whole = tmp_path / "whole.zip"
+    with zipfile.ZipFile(whole, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("video_datas/revos/meta_expressions_valid_.json", '{"videos": {}}')
+        zf.writestr("video_datas/revos/mask_dict.json", "{}" + " " * 5000)
+    raw = whole.read_bytes()
+    data = tmp_path / "data"
+    (data / "downloads").mkdir(parents=True)
+    cuts = [0, len(raw) // 3, 2 * len(raw) // 3, len(raw)]
+    names = [f"downloads/v.z0{i + 1}" for i in range(3)]
+    for name, a, b in zip(names, cuts, cuts[1:]):
+        (data / name).write_bytes(raw[a:b])
+    manual = {"name": "split", "group": "manual", "manual": True, "instructions": "get the parts by hand",
+              "files": [{"dest": "downloads/v.zip", "parts": names, "archive": "zip", "extract_to": "revos/s"}]}
+    m = write_manifest(tmp_path / "m.json", [manual])
+    (data / names[1]).rename(data / "aside")
+    rc, out = run("--manifest", str(m), "--data-dir", str(data), "--only", "split")
+    assert rc == EXIT_FAILED and "v.z02" in out and "get the parts by hand" in out
+    (data / "aside").rename(data / names[1])
+    rc, out = run("--manifest", str(m), "--data-dir", str(data), "--only", "split")
+    assert rc == EXIT_OK and "joining 3 parts" in out, out
+    assert (data / "downloads" / "v.zip").read_bytes() == raw and all((data / n).is_file() for n in names)
+    assert (data / "revos" / "s" / "video_datas" / "revos" / "meta_expressions_valid_.json").is_file()
+    rc, out = run("--manifest", str(m), "--data-dir", str(data), "--only", "split")
+    assert rc == EXIT_OK and "already extracted" in out and "joining" not in out

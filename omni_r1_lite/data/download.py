@@ -112,14 +112,15 @@ class Item:
     manual: bool = False
     files: tuple[dict, ...] = ()
     instructions: str = ""
+    parts: tuple[str, ...] = ()
     extra: dict = dataclasses.field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, d: dict) -> Item:
-        known = {f.name for f in dataclasses.fields(cls)} - {"extra", "files"}
+        known = {f.name for f in dataclasses.fields(cls)} - {"extra", "files", "parts"}
         kwargs = {k: d[k] for k in known if k in d and d[k] is not None}
-        extra = {k: v for k, v in d.items() if k not in known and k != "files"}
-        return cls(files=tuple(d.get("files") or ()), extra=extra, **kwargs)
+        extra = {k: v for k, v in d.items() if k not in known and k not in ("files", "parts")}
+        return cls(files=tuple(d.get("files") or ()), parts=tuple(d.get("parts") or ()), extra=extra, **kwargs)
 
 
 def default_data_dir() -> Path:
@@ -547,6 +548,8 @@ class Runner:
                 f"[{item.name}] already extracted in {marker.parent} (archive deleted; not fetched again)"
             )
             return True
+        if item.parts and not final.exists():
+            self._join(item, final, part, rel, expected)
         digest: str | None = None
         if final.exists():
             try:
@@ -592,6 +595,28 @@ class Runner:
             self.log(f"[{item.name}] no published checksum: recorded sha256 {digest} in {where}")
         return True
 
+    def _join(self, item: Item, final: Path, part: Path, rel: str, expected: str | None) -> None:
+        """Concatenate a split archive's parts (``cat a.z01 a.z02 a.z03 > a.zip``, as its publisher
+        says) into ``final``; the parts are kept (delete them yourself once it is extracted)."""
+        paths = [self.data_dir / p for p in item.parts]
+        missing = [p for p in paths if not p.is_file()]
+        if missing:
+            raise DownloadError(f"{final} is made by joining {len(paths)} parts; missing {missing[0]}"
+                                f"{f' ({item.instructions})' if item.instructions else ''}")
+        self.log(f"[{item.name}] joining {len(paths)} parts into {final}")
+        final.parent.mkdir(parents=True, exist_ok=True)
+        with open(part, "wb") as out:
+            for p in paths:
+                with open(p, "rb") as f:
+                    shutil.copyfileobj(f, out, _CHUNK)
+        try:
+            self._verify(part, rel, expected, item.size, item.archive, stamped=False)
+        except DownloadError as e:
+            part.unlink()
+            raise DownloadError(f"{e}\n    the joined file was not kept; check the parts "
+                                f"({', '.join(p.name for p in paths)})") from e
+        os.replace(part, final)
+
     def manual_item(self, item: Item) -> bool:
         ok = True
         for f in item.files:
@@ -599,7 +624,7 @@ class Runner:
             if self.dry_run:
                 self.log(f"[{item.name}] manual: expects {final} (sha256 {f.get('sha256')})")
                 continue
-            if not final.exists():
+            if not final.exists() and not f.get("parts"):
                 if f.get("optional"):
                     self.log(f"[{item.name}] optional {final} not present (skipped)")
                     continue
@@ -614,6 +639,7 @@ class Runner:
                 archive=f.get("archive"),
                 extract_to=f.get("extract_to"),
                 instructions=item.instructions,
+                parts=tuple(f.get("parts") or ()),
             )
             try:
                 self.file_item(sub, manual=True)
