@@ -10,7 +10,7 @@ its documentation in ``field.metadata["doc"]``; ``describe()`` prints them.
 >>> cfg2 = apply_overrides(cfg, ["grpo.beta=0.0", "seed=3"])
 >>> cfg2.grpo.beta, cfg2.seed, cfg.grpo.beta
 (0.0, 3, 0.04)
->>> sorted(PRESETS) == sorted(["smoke", "cpu-demo", "colab-3b", "a100-7b", "eval-omni-r1"])
+>>> sorted(PRESETS) == sorted(["smoke", "smoke-revos", "cpu-demo", "colab-3b", "a100-7b", "eval-omni-r1"])
 True
 
 Hyper-parameters use TRL's names (``num_generations``, ``beta``, ``epsilon``, ``loss_type``,
@@ -47,11 +47,43 @@ class Requirements:
     est_minutes: float = _f(1.0, "Rough wall-clock time of the whole reproduction with this preset.")
 
 
+DATASET_SPLITS: dict[str, dict[str, tuple[str, ...]]] = {
+    "omnisynth": {"train": ("train",), "eval": ("test_s", "test_u", "test_n"),
+                  "known": ("train", "val", "seen", "unseen", "null", "test_s", "test_u", "test_n")},
+    "refavs": {"train": ("train",), "eval": ("test_s", "test_u", "test_n"),
+               "known": ("train", "val", "test_s", "test_u", "test_n")},
+    "revos": {"train": ("train",), "eval": ("valid",), "known": ("train", "valid", "train_sub")},
+    "omnisynth-revos": {"train": ("train",), "eval": ("valid",), "known": ("train", "val", "valid")},
+}
+"""Each dataset's training and evaluation splits, and every split it has (ReVOS types: ``type_id``
+0 referring, 1 reasoning; 2 is reported apart, as VISA's evaluator leaves it out). ``omnisynth-revos``
+is OmniSynth written in the ReVOS layout and read by the real ReVOS loader (seen and unseen clips
+together are its ``valid``; the layout has no null clips)."""
+
+SYNTHETIC_DATASETS = ("omnisynth", "omnisynth-revos")
+"""The datasets the OmniSynth stand-in System 2 can answer for (it regenerates their clips)."""
+
+
+def check_system2(cfg: KitConfig) -> None:
+    """Refuse, before any work, a System 2 that cannot answer for the preset's dataset.
+
+    >>> check_system2(apply_overrides(get_preset("smoke"), ["data.dataset=revos"]))
+    Traceback (most recent call last):
+    ...
+    ValueError: system2.backend='standin' answers only for OmniSynth (the datasets omnisynth, omnisynth-revos), not for revos: set system2.backend=paper (a grounding model and SAM2) or data.dataset=omnisynth
+    """
+    if cfg.system2.backend == "standin" and cfg.data.dataset not in SYNTHETIC_DATASETS:
+        raise ValueError(f"system2.backend='standin' answers only for OmniSynth (the datasets "
+                         f"{', '.join(SYNTHETIC_DATASETS)}), not for {cfg.data.dataset}: set "
+                         "system2.backend=paper (a grounding model and SAM2) or data.dataset=omnisynth")
+
+
 @dataclass
 class DataConfig:
     """Where samples come from."""
 
-    dataset: str = _f("omnisynth", "'omnisynth' (generated offline), 'refavs' or 'revos'.")
+    dataset: str = _f("omnisynth", "'omnisynth' (generated offline), 'omnisynth-revos' (the same in the ReVOS "
+                                   "layout), 'refavs' or 'revos'.")
     data_dir: str = _f("data", "DATA_DIR: the one folder holding every dataset, checkpoint and model.")
     synth_seed: int = _f(0, "OmniSynth generation seed (same seed → byte-identical files).")
     synth_train_clips: int = _f(400, "OmniSynth clips in the train split.")
@@ -59,9 +91,34 @@ class DataConfig:
     synth_num_frames: int = _f(10, "Frames per OmniSynth clip (RefAVS has 10: one per second).")
     synth_seconds_per_frame: float = _f(1.0, "Seconds between OmniSynth frames (RefAVS: 1). 0.5 matches System 1's "
                                              "2 fps timeline and halves the audio tokens (25 per second).")
-    train_splits: tuple[str, ...] = _f(("train",), "Splits used for training.")
-    eval_splits: tuple[str, ...] = _f(("test_s", "test_u", "test_n"), "Splits scored by evaluation.")
+    train_splits: tuple[str, ...] | None = _f(None, "Splits used for training (None: the dataset's, see "
+                                                    "DATASET_SPLITS).")
+    eval_splits: tuple[str, ...] | None = _f(None, "Splits scored by evaluation (None: the dataset's: RefAVS and "
+                                                   "OmniSynth test_s/test_u/test_n, ReVOS valid).")
     max_eval_samples: int | None = _f(None, "Cap on evaluated samples per split (None: all).")
+
+    def splits(self, which: str) -> tuple[str, ...]:
+        """The ``"train"`` or ``"eval"`` splits: the configured ones, else the dataset's own; a split
+        the dataset does not have is a `ValueError` naming the setting to change.
+
+        >>> DataConfig(dataset="revos").splits("eval"), DataConfig().splits("eval")
+        (('valid',), ('test_s', 'test_u', 'test_n'))
+        """
+        if which not in ("train", "eval"):
+            raise ValueError(f"which must be 'train' or 'eval', got {which!r}")
+        if self.dataset not in DATASET_SPLITS:
+            raise ValueError(f"unknown dataset {self.dataset!r}; choose one of {sorted(DATASET_SPLITS)}")
+        own = DATASET_SPLITS[self.dataset]
+        chosen = getattr(self, f"{which}_splits")
+        if chosen is None:
+            return own[which]
+        chosen = (chosen,) if isinstance(chosen, str) else tuple(chosen)
+        unknown = [s for s in chosen if s not in own["known"]]
+        if unknown:
+            raise ValueError(f"data.{which}_splits={list(chosen)}: {self.dataset} has no split {unknown[0]!r} "
+                             f"(it has {list(own['known'])}); set data.{which}_splits=None for its own "
+                             f"{list(own[which])}")
+        return chosen
 
 
 @dataclass
@@ -216,6 +273,15 @@ def _smoke() -> KitConfig:
     )
 
 
+def _smoke_revos() -> KitConfig:
+    cfg = _smoke()
+    return dataclasses.replace(
+        cfg, name="smoke-revos",
+        description="CI: the smoke run on OmniSynth written in the ReVOS layout and read by the real ReVOS "
+                    "loader (valid split, Table-2 report).",
+        data=dataclasses.replace(cfg.data, dataset="omnisynth-revos"))
+
+
 def _cpu_demo() -> KitConfig:
     # The tiny "s" thinker (1.1 M parameters): the "xs" one (0.26 M) could not write the paper's JSON
     # answer reliably after a short SFT, so its rollouts earned no reward under the strict format gate.
@@ -254,7 +320,7 @@ def _colab_3b() -> KitConfig:
         requirements=Requirements(device="cuda", min_gpu_memory_gb=14, min_ram_gb=12,
                                   needs_downloads=("refavs", "revos", "sam2.1_hiera_small", "qwen2.5-omni-3b"),
                                   est_minutes=600),
-        data=DataConfig(dataset="refavs", train_splits=("train",), eval_splits=("test_s", "test_u", "test_n")),
+        data=DataConfig(dataset="refavs"),
         system1=System1Config(model="Qwen/Qwen2.5-Omni-3B", max_frames=16, min_frames=8,
                               frame_max_pixels=64 * 28 * 28),
         system2=System2Config(backend="paper", grounding_max_pixels=512 * 28 * 28, sam2_config="sam2.1_hiera_s",
@@ -301,6 +367,7 @@ def _eval_omni_r1() -> KitConfig:
 
 PRESETS = {
     "smoke": _smoke,
+    "smoke-revos": _smoke_revos,
     "cpu-demo": _cpu_demo,
     "colab-3b": _colab_3b,
     "a100-7b": _a100_7b,
@@ -336,7 +403,7 @@ def _build(cls, data: dict[str, Any]):
         default = f.default_factory() if f.default is dataclasses.MISSING else f.default
         if is_dataclass(default):
             kwargs[key] = _build(type(default), value)
-        elif isinstance(default, tuple):
+        elif isinstance(default, tuple) or (isinstance(value, list) and "tuple" in str(f.type)):
             kwargs[key] = tuple(value)
         else:
             kwargs[key] = value

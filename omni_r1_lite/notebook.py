@@ -223,10 +223,11 @@ def expected_order(metrics: dict[str, Any], dataset: str) -> str | None:
 
 def start(preset: str, run_dir: str = "", data_dir: str = ""):
     """The first code cell of every notebook: seed, open the run folder, return (run, cfg, data_dir)."""
-    from omni_r1_lite.config import get_preset
+    from omni_r1_lite.config import check_system2, get_preset
     from omni_r1_lite.repro import RunDir, default_run_dir, seed_everything
 
     cfg = get_preset(preset)
+    check_system2(cfg)
     run = RunDir.create(run_dir or default_run_dir(preset), cfg)
     seed_everything(cfg.seed)
     return run, cfg, Path(data_dir or cfg.data.data_dir)

@@ -100,3 +100,37 @@ def test_cli_presets_and_show(capsys):
     assert all(name in out for name in PRESETS)
     assert main(["presets", "--show", "smoke"]) == 0
     assert "grpo.num_generations" in capsys.readouterr().out
+
+
+def test_splits_come_from_the_dataset_wherever_they_are_read(tmp_path):
+    """`--set data.dataset=revos` used to keep test_s/test_u/test_n, so notebooks 02, 04, 05 and the
+    GRPO held-out evaluation asked ReVOS for a test_s file; the dataset's own splits are used now,
+    and a split a dataset does not have is refused naming the setting."""
+    from omni_r1_lite.config import DATASET_SPLITS
+
+    revos = apply_overrides(get_preset("cpu-demo"), ["data.dataset=revos"])
+    assert revos.data.splits("eval") == ("valid",) and revos.data.splits("train") == ("train",)
+    for name in ("smoke", "colab-3b", "a100-7b", "eval-omni-r1"):
+        cfg = get_preset(name)
+        assert cfg.data.splits("eval") == DATASET_SPLITS[cfg.data.dataset]["eval"]
+        assert apply_overrides(cfg, ["data.dataset=revos"]).data.splits("eval") == ("valid",)
+    assert get_preset("smoke-revos").data.splits("eval") == ("valid",)
+    stale = apply_overrides(revos, ["data.eval_splits=['test_s']"])
+    with pytest.raises(ValueError, match=r"data.eval_splits.*revos has no split 'test_s'.*eval_splits=None"):
+        stale.data.splits("eval")
+    assert from_dict(to_dict(stale)).data.eval_splits == ("test_s",)  # a list read back is a tuple
+
+
+def test_the_stand_in_is_refused_on_real_data_before_any_work(tmp_path):
+    """It used to raise ValueError in the middle of an evaluation; now at the start, naming the fix."""
+    from omni_r1_lite.config import check_system2
+    from omni_r1_lite.evaluation.runner import Evaluator
+
+    for dataset in ("refavs", "revos"):
+        cfg = apply_overrides(get_preset("smoke"), [f"data.dataset={dataset}"])
+        with pytest.raises(ValueError, match="system2.backend=paper"):
+            Evaluator(cfg, tmp_path / "no-data", tmp_path / "run", "uniform")
+        with pytest.raises(ValueError, match="standin"):
+            check_system2(cfg)
+    assert not (tmp_path / "run").exists() and not (tmp_path / "no-data").exists()
+    check_system2(get_preset("smoke-revos"))  # OmniSynth in either layout is fine

@@ -92,6 +92,21 @@ def test_reproduce_writes_report_and_run_record(smoke_run):
     assert "setup" in json.loads((run_dir / "metrics.json").read_text())
 
 
+@pytest.mark.notebooks
+def test_every_notebook_runs_on_omnisynth_in_the_revos_layout(tmp_path_factory):
+    """smoke-revos: OmniSynth written in the ReVOS layout, read by the real ReVOS loader (its own
+    train / valid splits), through notebooks 00-05 and the report's Table-2 layout."""
+    run_dir = tmp_path_factory.mktemp("run-smoke-revos")
+    results = reproduce("smoke-revos", run_dir, data_dir=tmp_path_factory.mktemp("data-smoke-revos"),
+                        stop_on_error=False)
+    assert [r.status for r in results] == ["ok"] * len(COMMITTED), [(r.notebook, r.error) for r in results]
+    report = (run_dir / "report.md").read_text()
+    assert "ReVOS valid (Table 2 layout" in report and "| grpo |" in report
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert set(metrics["data"]["samples"]) == {"train", "valid"}
+    assert any(k.startswith("revos/grpo/reasoning/") for k in metrics["eval"])
+
+
 def test_report_keeps_notebooks_run_earlier_into_the_same_folder(tmp_path):
     """`reproduce --only 05` after a full run: the report still lists 00-04 with their times."""
     from types import SimpleNamespace

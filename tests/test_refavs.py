@@ -212,3 +212,29 @@ def test_a_deleted_frame_is_named_and_a_further_one_is_not_read(tree):
     assert dog.load_masks().shape[0] == REFAVS_FRAMES
     with pytest.raises(MissingMediaError, match="000010.png"):  # the folder as it is: 10.jpg needs a mask
         load_refavs(root, "test_s", num_frames=None)
+
+
+def test_a_training_listing_skips_a_row_without_its_mask_folder_and_counts_it(tree):
+    """Omni-R1's training loader passes over a row whose fid_<n> folder is missing; an evaluation
+    listing stays strict. allow_missing_audio is reachable from load_samples."""
+    import shutil
+
+    from omni_r1_lite.config import apply_overrides, get_preset
+    from omni_r1_lite.data.sources import load_samples
+
+    root, _ = tree
+    shutil.rmtree(root / "gt_mask" / "vidA_0_10000" / "fid_1")
+    with pytest.raises(MissingMediaError, match="fid_1"):
+        load_refavs(root, "train")
+    listed = load_refavs(root, "train", skip_missing_mask_folders=True)
+    assert [s.meta["uid"] for s in listed] == ["vidA_0_10000_guitar_1"] and not listed.skipped
+    assert listed.info["skipped_missing_mask_folders"] == 1
+    cfg = apply_overrides(get_preset("smoke"), ["data.dataset=refavs"])
+    data = root.parent
+    (data / "refavs").symlink_to(root)
+    assert len(load_samples(cfg, data, "train", training=True)) == 1
+    with pytest.raises(MissingMediaError):
+        load_samples(cfg, data, "train")
+    (root / "media" / "vidB_5000_15000" / "audio.wav").unlink()
+    relaxed = load_samples(cfg, data, "test_s", allow_missing_audio=True)
+    assert relaxed[0].audio_path is None and relaxed[0].meta["audio_missing"] is True

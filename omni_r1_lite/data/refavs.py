@@ -173,6 +173,7 @@ def load_refavs(
     validate: bool = False,
     allow_missing_audio: bool = False,
     num_frames: int | None = 10,
+    skip_missing_mask_folders: bool = False,
 ) -> LoadResult:
     """List RefAVS samples (``task="AVS"``) of the given splits, in ``metadata.csv`` order.
 
@@ -188,6 +189,10 @@ def load_refavs(
         num_frames: the frames of a clip, ``0.jpg`` … ``<num_frames - 1>.jpg``, as the Ref-AVS
             toolkit reads them (``range(10)``): a missing one is a `MissingMediaError` naming it,
             a further one (``10.jpg``) is not read. ``None``: every integer-named JPEG in the folder.
+        skip_missing_mask_folders: a non-null row whose ``gt_mask/<folder>/fid_<fid>`` folder does
+            not exist is left out (not an error) and counted in ``result.info
+            ["skipped_missing_mask_folders"]``, as Omni-R1's training loader passes over it. For
+            training listings only: an evaluation must score every row.
 
     Returns a `LoadResult` of `Sample` with ``sample_id = "<split>/<uid>"``, frames
     ``media/<folder>/frames``, ``object_ids = (fid,)`` (``()`` for null rows) and ``meta`` holding
@@ -203,6 +208,7 @@ def load_refavs(
     dropped = sum(1 for _, r in rows if r["split"] in _DROPPED_SPLITS)
     unknown = sorted({r["split"] for _, r in rows} - set(REFAVS_SPLITS) - set(_DROPPED_SPLITS))
     info = {"dropped_todo_rows": dropped, "unknown_splits": unknown, "root": str(root)}
+    no_mask_folder = []
 
     def identify(item: tuple[int, dict[str, str]]) -> str:
         line, row = item
@@ -249,6 +255,9 @@ def load_refavs(
             masks = EmptyMasks(num_frames=len(frame_names), height=h, width=w, num_objects=0)
             object_ids: tuple = ()
         else:
+            if skip_missing_mask_folders and listing.names(mask_dir) is None:
+                no_mask_folder.append(line)
+                return None
             masks = PngMasks([listing.mask_paths(mask_dir, frame_names, row["fid"])], size_from=first_frame)
             try:
                 object_ids = (int(row["fid"]),)
@@ -272,4 +281,6 @@ def load_refavs(
             meta=meta,
         )
 
-    return collect_samples(rows, build, identify, strict=strict, validate=validate, info=info)
+    result = collect_samples(rows, build, identify, strict=strict, validate=validate, info=info)
+    result.info["skipped_missing_mask_folders"] = len(no_mask_folder)
+    return result

@@ -258,6 +258,9 @@ def load_revos(
             "visa_excluded": type_id not in (0, 1),
             "mask_dict": str(mask_path),
         }
+        for key, value in einfo.items():  # any extra field of the expression, as RefAVS keeps extra columns
+            if key not in ("exp", "anno_id", "obj_id", "type_id") and key not in meta:
+                meta[key] = value
         if fg_store is not None:
             meta["foreground_path"] = str(fg_path)
             meta["foreground"] = RleForeground(fg_store, video, positions, size=size, size_from=first)

@@ -64,7 +64,8 @@ def ensure_omnisynth(cfg: KitConfig, data_dir: str | Path) -> Path:
 
 
 def load_samples(cfg: KitConfig, data_dir: str | Path, split: str | list[str] | None,
-                 task: str | None = None, strict: bool = True, validate: bool = False) -> LoadResult:
+                 task: str | None = None, strict: bool = True, validate: bool = False, *,
+                 training: bool = False, allow_missing_audio: bool = False) -> LoadResult:
     """Samples of a split for the preset's dataset.
 
     Args:
@@ -76,19 +77,71 @@ def load_samples(cfg: KitConfig, data_dir: str | Path, split: str | list[str] | 
         validate: decode every frame, mask and audio file while listing, for every dataset
             (`omni_r1_lite.data.loading.validate_sample`; the evaluation validates each sample as
             it scores it instead, so that a bad one becomes an error row).
+        training: a listing to train on: RefAVS rows whose mask folder is missing are left out
+            and counted (``result.info["skipped_missing_mask_folders"]``), as Omni-R1 does;
+            evaluation listings stay strict.
+        allow_missing_audio: RefAVS / OmniSynth: a missing ``audio.wav`` gives ``audio_path=None``
+            (the prompt then has no soundtrack) instead of an error.
     """
     data_dir = Path(data_dir)
     if cfg.data.dataset == "omnisynth":
         from omni_r1_lite.data.omnisynth import load_omnisynth
 
         return load_omnisynth(ensure_omnisynth(cfg, data_dir), split, task=task or "VOS", strict=strict,
-                              validate=validate)
+                              validate=validate, allow_missing_audio=allow_missing_audio)
+    if cfg.data.dataset == "omnisynth-revos":
+        return load_omnisynth_revos(ensure_omnisynth(cfg, data_dir), split or "valid", strict=strict,
+                                    validate=validate)
     if cfg.data.dataset == "refavs":
         from omni_r1_lite.data.refavs import find_refavs_root, load_refavs
 
-        return load_refavs(find_refavs_root(data_dir / "refavs"), split, strict=strict, validate=validate)
+        return load_refavs(find_refavs_root(data_dir / "refavs"), split, strict=strict, validate=validate,
+                           allow_missing_audio=allow_missing_audio, skip_missing_mask_folders=training)
     if cfg.data.dataset == "revos":
         from omni_r1_lite.data.revos import find_revos_root, load_revos
 
         return load_revos(find_revos_root(data_dir / "revos"), split or "valid", strict=strict, validate=validate)
-    raise ValueError(f"unknown dataset {cfg.data.dataset!r} (omnisynth, refavs or revos)")
+    raise ValueError(f"unknown dataset {cfg.data.dataset!r} (omnisynth, omnisynth-revos, refavs or revos)")
+
+
+def load_omnisynth_revos(root: str | Path, split: str | list[str], strict: bool = True,
+                         validate: bool = False) -> LoadResult:
+    """OmniSynth's ReVOS layout read by the real `load_revos`, then given what the OmniSynth
+    stand-in, the perception track and the per-type tables need: the clip's annotation (checked
+    against the frames, as `load_omnisynth` does), ``literal``/``kind``/``target_ids``, the OmniSynth
+    type (``audio-visual`` too, where ReVOS's ``type_id`` knows only referring and reasoning) and
+    the soundtrack from the RefAVS copy of the clip."""
+    import dataclasses
+
+    from omni_r1_lite.data.omnisynth.loader import ClipAnnotation, expected_frames
+    from omni_r1_lite.data.revos import load_revos
+    from omni_r1_lite.data.schema import EXPRESSION_TYPES, DataError
+
+    root = Path(root)
+    names = [split] if isinstance(split, str) else list(split)
+    out = LoadResult(info={"omnisynth_root": str(root)})
+    annotations: dict[str, ClipAnnotation] = {}
+    for name in names:
+        base = load_revos(root / "revos", name, strict=strict, validate=validate)
+        out.skipped.extend(base.skipped)
+        out.info.update({k: v for k, v in base.info.items() if k != "expression_file"})
+        for s in base:
+            vid = s.meta["video"]
+            if vid not in annotations:
+                annotations[vid] = ClipAnnotation(root / "refavs" / "annotations" / f"{vid}.json")
+            try:
+                expected_frames(s, annotations[vid])
+            except DataError as e:
+                if strict:
+                    raise
+                out.skipped.append((s.sample_id, str(e)))
+                continue
+            audio = root / "refavs" / "media" / vid / "audio.wav"
+            kind = s.meta.get("type")
+            meta = dict(s.meta, annotation=annotations[vid], annotation_path=str(annotations[vid].path),
+                        target_ids=tuple(int(i) for i in s.object_ids), literal=s.meta.get("literal", ""),
+                        kind=s.meta.get("kind", ""))
+            out.append(dataclasses.replace(
+                s, audio_path=audio if audio.is_file() else None, meta=meta,
+                expression_type=kind if kind in EXPRESSION_TYPES else s.expression_type))
+    return out

@@ -7,7 +7,7 @@ Quick start::
     from omni_r1_lite.evaluation import evaluate_split, results_table
     cfg = get_preset("cpu-demo")
     for method in ("uniform", "oracle", "grpo"):
-        for split in cfg.data.eval_splits:
+        for split in cfg.data.splits("eval"):
             evaluate_split(cfg, "data", split, method, "runs/cpu-demo")
     print(results_table("runs/cpu-demo"))
 

@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from omni_r1_lite.config import KitConfig, to_dict
+from omni_r1_lite.config import KitConfig, check_system2, to_dict
 from omni_r1_lite.data.schema import Sample
 from omni_r1_lite.evaluation import records as rec_io
 from omni_r1_lite.evaluation.methods import (
@@ -176,6 +176,8 @@ class Evaluator:
                  callback: Callable[[dict, int, int], None] | None = None):
         if method not in METHODS:
             raise ValueError(f"unknown method {method!r}; choose one of {METHODS}")
+        if system2 is None:
+            check_system2(cfg)  # before any sample: the stand-in cannot answer for real data
         self.cfg, self.data_dir, self.out_dir, self.method = cfg, Path(data_dir), Path(out_dir), method
         self.adapter = adapter
         self.model, self.processor, self.system2 = model, processor, system2
@@ -464,9 +466,9 @@ class Evaluator:
                            rec_io.split_path(self.method_dir, split))
 
     def run(self, splits: Sequence[str] | None = None) -> dict[str, SplitResult]:
-        """Every split (default ``cfg.data.eval_splits``; ReVOS: ``valid``)."""
+        """Every split (default ``cfg.data.splits("eval")``; ReVOS: ``valid``)."""
         if splits is None:
-            splits = ("valid",) if self.cfg.data.dataset == "revos" else self.cfg.data.eval_splits
+            splits = self.cfg.data.splits("eval")
         return {s: self.run_split(s) for s in splits}
 
 

@@ -31,7 +31,7 @@ def _heldout(cfg: KitConfig, data_dir: Path, max_samples: int | None):
     from omni_r1_lite.data.sources import load_samples
 
     out = []
-    for split in cfg.data.eval_splits:
+    for split in cfg.data.splits("eval"):
         out.extend(s for s in load_samples(cfg, data_dir, split, task="VOS") if not s.is_null)
     return out[:max_samples] if max_samples else out
 
@@ -59,7 +59,7 @@ def run_seed(cfg: KitConfig, data_dir: str | Path, out_dir: str | Path, seed: in
     seed_everything(seed)
     times: dict[str, float] = {}
     t0 = time.perf_counter()
-    train = load_samples(cfg, data_dir, cfg.data.train_splits[0], task="VOS")
+    train = load_samples(cfg, data_dir, cfg.data.splits("train")[0], task="VOS", training=True)
     heldout = _heldout(cfg, data_dir, max_heldout)
     pipeline = Pipeline(OmniSynthStandIn(), max_frames=cfg.system1.max_frames)
     base_path = resolve_system1(cfg.system1.model, data_dir, seed=seed)

@@ -44,6 +44,9 @@ def build_system2(cfg: KitConfig, base_model=None, processor=None, data_dir: str
     """System 2 for a preset: the OmniSynth stand-in, or the paper's grounder (the base model with
     adapters disabled while grounding) + SAM2 (checkpoint under ``data_dir`` when relative; random
     weights if None). The kit's tiny thinkers ground with their special tokens suppressed."""
+    from omni_r1_lite.config import check_system2
+
+    check_system2(cfg)
     s2 = cfg.system2
     if s2.backend == "standin":
         from omni_r1_lite.systems.standin import OmniSynthStandIn

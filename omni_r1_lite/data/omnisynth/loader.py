@@ -108,6 +108,7 @@ def load_omnisynth(
     strict: bool = True,
     *,
     validate: bool = False,
+    allow_missing_audio: bool = False,
 ) -> LoadResult:
     """OmniSynth samples of one or more splits, read by `load_refavs`.
 
@@ -118,6 +119,7 @@ def load_omnisynth(
         task: ``"AVS"`` or ``"VOS"`` (same clips, re-tagged; ``audio_path`` is kept).
         strict: as in `load_refavs`.
         validate: decode every frame, mask and audio file while listing (as in `load_refavs`).
+        allow_missing_audio: as in `load_refavs`.
 
     Each clip's annotation is read while listing: a sample with fewer frames than the annotation
     declares (a deleted ``5.jpg``) or an unreadable annotation is a `DataError` naming the file,
@@ -142,7 +144,8 @@ def load_omnisynth(
         else:
             raise ValueError(f"unknown OmniSynth split {s!r}; choose from {SPLITS} or {tuple(_FROM_REFAVS)}")
     refavs_root = find_omnisynth_root(root)
-    base = load_refavs(refavs_root, splits=refavs_splits, strict=strict, validate=validate, num_frames=None)
+    base = load_refavs(refavs_root, splits=refavs_splits, strict=strict, validate=validate, num_frames=None,
+                       allow_missing_audio=allow_missing_audio)
     annotations: dict[str, ClipAnnotation] = {}
     out = LoadResult(skipped=base.skipped, info={**base.info, "omnisynth_root": str(refavs_root)})
     for s in base:
