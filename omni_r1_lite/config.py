@@ -235,6 +235,9 @@ class EvalConfig:
     batch_size: int = _f(1, "Samples per System-1 forward.")
     baselines: tuple[str, ...] = _f(("uniform", "base", "sft", "grpo"), "Rows of the results table.")
     save_predictions: bool = _f(False, "Write predicted masks as PNGs (RefAVS/VISA layout).")
+    protocol: str = _f("kit", "Scoring arithmetic: 'kit' (the intended definitions), 'visa' (ReVOS: VISA's "
+                              "eval_revos.py to the digit) or 'refavs-toolkit' (RefAVS: the test loop's "
+                              "batches of 4). The report names the one used.")
 
 
 @dataclass

@@ -397,3 +397,25 @@ def test_evaluation_validates_media_by_default(cfg, tmp_path):
     unchecked = evaluate_split(cfg, data, "test_s", "uniform", tmp_path / "unchecked", progress=False,
                                validate=False)
     assert not unchecked.errors and len(unchecked.scored) == len(samples)
+
+
+def test_the_scoring_protocol_is_a_setting_and_the_report_names_it(tmp_path):
+    """eval.protocol=visa scores ReVOS (here OmniSynth in the ReVOS layout) with VISA's arithmetic:
+    each record says so, resuming under another protocol is refused, the report names it."""
+    from omni_r1_lite.evaluation import collect_results, render_results
+
+    base = get_preset("smoke-revos")
+    visa = apply_overrides(base, ["eval.protocol=visa"])
+    data, run = tmp_path / "data", tmp_path / "run"
+    res = evaluate_split(visa, data, "valid", "uniform", run, progress=False)
+    assert res.scored and all(r["protocol"] == "visa" for r in res.scored)
+    assert "[protocol visa]" in res.table().title
+    kit = evaluate_split(base, data, "valid", "uniform", tmp_path / "kit", progress=False)
+    assert [r["J"] for r in kit.scored] == [r["J"] for r in res.scored]  # J and F do not depend on it
+    with pytest.raises(StaleResultsError):
+        evaluate_split(base, data, "valid", "uniform", run, progress=False)
+    text = render_results(collect_results(run))
+    assert "scored with protocol `visa`" in text
+    assert "scored with protocol `kit`" in render_results(collect_results(tmp_path / "kit"))
+    with pytest.raises(ValueError, match="eval.protocol"):
+        evaluate_split(apply_overrides(base, ["eval.protocol=davis"]), data, "valid", "uniform", run)

@@ -503,3 +503,56 @@ def test_import_does_not_pull_torch():
     code = "import sys, omni_r1_lite.metrics; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_protocol_visa_reproduces_eval_revos_arithmetic_by_hand():
+    """VISA's eval_revos.py: 0/255 predictions, the objects' masks *added* in uint8, wrap-around in
+    (1 - gt) * pred. Frame 0: two objects overlap on 2 predicted pixels, no false positive; frame 1: one
+    false positive. By hand: frame 0 neg = 1 + 1 = 2 (a pixel covered twice adds 2 - 1), A = 1/4 (only
+    the both-background pixel agrees with 255); frame 1 neg = 255, A = 3/4."""
+    from omni_r1_lite.metrics import BenchmarkScorer
+
+    count = np.zeros((2, 1, 4), np.uint8)
+    count[0, 0] = [2, 2, 1, 0]
+    pred = np.zeros((2, 1, 4), bool)
+    pred[0, 0, :3] = True
+    pred[1, 0, 0] = True
+    fg = np.ones((2, 1, 4), bool)
+    visa = BenchmarkScorer("revos", protocol="visa")
+    rec = visa.add("v/0", 0, pred, count > 0, foreground=fg, gt_count=count)
+    assert rec["A"] == pytest.approx((1 / 4 + 3 / 4) / 2)
+    assert rec["R"] == pytest.approx((1 - 2 / (4 + 1e-6) + 0.0) / 2)  # frame 1: max(1 - 255/4, 0) = 0
+    row = visa.table().to_dicts()[0]
+    assert row["R"] == 25.0 and row["A"] == 50.0 and "[protocol visa]" in visa.table().title
+    kit = BenchmarkScorer("revos").add("v/0", 0, pred, count > 0, foreground=fg)
+    assert kit["A"] == pytest.approx((1 + 3 / 4) / 2) and kit["R"] == pytest.approx((1 + 1 - 1 / (4 + 1e-6)) / 2)
+    assert kit["J"] == rec["J"] and kit["F"] == rec["F"]  # J and F read masks as bool either way
+    with pytest.raises(ValueError):
+        BenchmarkScorer("refavs", protocol="visa")
+
+
+def test_protocol_refavs_toolkit_scores_batches_of_four_by_hand(tmp_path):
+    """The Ref-AVS test loop: the mean of each batch of 4 samples, then the mean over batches (the
+    last, shorter batch weighing as much): J_avs per sample 1, 0, 0, 0, 1 -> (0.25 + 1) / 2 = 0.625,
+    against 0.4 sample by sample; records of such a run replay to the same value."""
+    from omni_r1_lite.evaluation.runner import build_scorer
+    from omni_r1_lite.metrics import BenchmarkScorer
+
+    gt = np.zeros((1, 4, 4), bool)
+    gt[0, :2, :2] = True
+    miss = np.zeros_like(gt)
+    miss[0, 2:, 2:] = True
+    preds = [gt, miss, miss, miss, gt]
+    toolkit, kit = BenchmarkScorer("refavs", protocol="refavs-toolkit"), BenchmarkScorer("refavs")
+    records = []
+    for i, p in enumerate(preds):
+        r = toolkit.add(f"s{i}", "test_s", p, gt)
+        kit.add(f"s{i}", "test_s", p, gt)
+        records.append({**r, "score_group": "test_s", "protocol": "refavs-toolkit"})
+    seen = lambda s: next(r for r in s.table().to_dicts() if r["split"] == "seen")  # noqa: E731
+    assert seen(toolkit)["J_avs"] == pytest.approx(62.5) and seen(kit)["J_avs"] == pytest.approx(40.0)
+    assert seen(build_scorer("refavs", records))["J_avs"] == pytest.approx(62.5)
+    plain = [{k: v for k, v in r.items() if k != "avs_stats"} for r in records]
+    with pytest.raises(ValueError, match="avs_stats"):
+        build_scorer("refavs", plain)
+    assert seen(build_scorer("refavs", plain, protocol="kit"))["J_avs"] == pytest.approx(40.0)

@@ -175,17 +175,24 @@ def replay(scorer, record: dict) -> None:
     """Add a stored record to a `BenchmarkScorer` exactly as ``scorer.add`` added its sample.
 
     ``record["score_group"]`` is the split / type the sample was scored under and
-    ``record["tags"]`` its extra rows. Only ``refavs_batch_size=1`` scorers can be rebuilt from
-    per-sample values (the evaluation uses 1: scores independent of order and sharding).
+    ``record["tags"]`` its extra rows. A scorer with Ref-AVS batches (protocol ``refavs-toolkit``)
+    needs the records' ``avs_stats``, which an evaluation under that protocol stores; the kit's
+    default batches of 1 need only per-sample values (scores independent of order and sharding).
     """
+    from omni_r1_lite.metrics.refavs import AVSStats
     from omni_r1_lite.metrics.scorer import _AVSBatches
 
-    if scorer.benchmark == "refavs" and scorer.refavs_batch_size != 1:
-        raise ValueError("records can only be replayed into a scorer with refavs_batch_size=1")
+    batched = scorer.benchmark == "refavs" and scorer.refavs_batch_size != 1
+    if batched and "avs_stats" not in record:
+        raise ValueError("records without avs_stats can only be replayed into a scorer with refavs_batch_size=1 "
+                         "(evaluate with eval.protocol=refavs-toolkit to keep them)")
     group = scorer.canonical_split(record["score_group"])
     keys = REFAVS_KEYS if scorer.benchmark == "refavs" else VOS_KEYS
     values = {k: float(record[k]) for k in keys}
-    if scorer.benchmark == "refavs":
+    if batched:
+        scorer._avs.setdefault(group, _AVSBatches(scorer.refavs_batch_size)).add(
+            AVSStats.from_dict(record["avs_stats"]))
+    elif scorer.benchmark == "refavs":
         batches = scorer._avs.setdefault(group, _AVSBatches(1))
         batches.done.add({k: values[k] for k in ("J_avs", "F_avs", "S")})
     elif record.get("R_foreground", "gt") == "gt":

@@ -116,11 +116,21 @@ class SplitResult:
         return self.scorer(benchmark).table()
 
 
-def build_scorer(benchmark: str, records: Sequence[dict]):
-    """A `BenchmarkScorer` holding ``records`` (scored ones), replayed in the given order."""
+def protocol_for(benchmark: str, protocol: str) -> str:
+    """The scoring protocol a benchmark runs under: ``visa`` applies to ReVOS-style benchmarks,
+    ``refavs-toolkit`` to RefAVS; anything else is scored by the kit's definitions."""
+    fits = {"visa": ("revos", "vos"), "refavs-toolkit": ("refavs",)}
+    return protocol if benchmark in fits.get(protocol, ()) else "kit"
+
+
+def build_scorer(benchmark: str, records: Sequence[dict], protocol: str | None = None):
+    """A `BenchmarkScorer` holding ``records`` (scored ones), replayed in the given order, under
+    ``protocol`` (default: the one the records were scored under)."""
     from omni_r1_lite.metrics import BenchmarkScorer
 
-    scorer = BenchmarkScorer(benchmark, keep_records=False)
+    if protocol is None:
+        protocol = next((r.get("protocol") for r in records if not r.get("error")), None) or "kit"
+    scorer = BenchmarkScorer(benchmark, keep_records=False, protocol=protocol_for(benchmark, protocol))
     for r in records:
         if not r.get("error"):
             rec_io.replay(scorer, r)
@@ -178,6 +188,10 @@ class Evaluator:
             raise ValueError(f"unknown method {method!r}; choose one of {METHODS}")
         if system2 is None:
             check_system2(cfg)  # before any sample: the stand-in cannot answer for real data
+        from omni_r1_lite.metrics.scorer import PROTOCOLS
+
+        if cfg.eval.protocol not in PROTOCOLS:
+            raise ValueError(f"eval.protocol={cfg.eval.protocol!r}: choose one of {PROTOCOLS}")
         self.cfg, self.data_dir, self.out_dir, self.method = cfg, Path(data_dir), Path(out_dir), method
         self.adapter = adapter
         self.model, self.processor, self.system2 = model, processor, system2
@@ -261,6 +275,8 @@ class Evaluator:
               "system1_frames": self.frames, "max_new_tokens": self.max_new_tokens,
               "avs_keyframes": self.avs_keyframes, "seed": c["seed"], "data": data,
               "system1": c["system1"], "system2": c["system2"]}
+        if self.cfg.eval.protocol != "kit":  # only then: earlier fingerprints stay valid
+            fp["protocol"] = self.cfg.eval.protocol
         behaviour = self._system2_settings()
         if behaviour is not None:  # only where there is one: older fingerprints stay valid otherwise
             fp["system2_settings"] = behaviour
@@ -317,15 +333,19 @@ class Evaluator:
     def _score(self, sample: Sample, masks, gt, group, tags) -> dict[str, Any]:
         from omni_r1_lite.metrics import BenchmarkScorer
 
-        out: dict[str, Any] = {}
+        out: dict[str, Any] = {"protocol": self.cfg.eval.protocol}
         for bench in BENCHMARKS_OF[sample.dataset]:
             fg = None
             if bench == "revos" and sample.meta.get("foreground") is not None:
                 from omni_r1_lite.data.revos import load_foreground
 
                 fg = load_foreground(sample)
-            r = BenchmarkScorer(bench, keep_records=False).add(sample.sample_id, group, masks, gt,
-                                                               foreground=fg, tags=tags)
+            protocol = protocol_for(bench, self.cfg.eval.protocol)
+            count = None
+            if protocol == "visa":  # VISA adds the objects' masks in uint8
+                count = np.asarray(sample.load_object_masks(), dtype=np.uint8).sum(axis=0, dtype=np.uint8)
+            r = BenchmarkScorer(bench, keep_records=False, protocol=protocol).add(
+                sample.sample_id, group, masks, gt, foreground=fg, tags=tags, gt_count=count)
             for k, v in r.items():
                 if k not in ("sample_id", "split", "n_frames", "tags"):
                     out.setdefault(k, v)

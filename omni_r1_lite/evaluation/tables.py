@@ -111,7 +111,8 @@ def collect_results(run_dir: str | Path, methods: Sequence[str] | None = None, s
             tables = {b: build_scorer(b, all_recs).table().to_dicts() for b in BENCHMARKS_OF.get(ds, ("vos",))}
             entry = datasets.setdefault(ds, {"methods": {}})
             entry["methods"][method] = {"splits": {s: _split_info(r) for s, r in per_split.items()},
-                                        "tables": tables}
+                                        "tables": tables,
+                                        "protocol": next((r.get("protocol") for r in all_recs), None) or "kit"}
     return _clean({"format": FORMAT, "preset": preset, "paper_setting": is_paper_setting(preset), "source": SOURCE,
                    "datasets": datasets})
 
@@ -234,6 +235,10 @@ def render_results(results: dict[str, Any]) -> str:
     parts = [f"### Evaluation results (preset `{results.get('preset')}`)"]
     for ds, entry in results.get("datasets", {}).items():
         methods = dict(sorted(entry["methods"].items(), key=lambda kv: _method_key(kv[0])))
+        protocols = sorted({m.get("protocol") or "kit" for m in methods.values()})
+        parts.append(f"*{ds}: scored with protocol {', '.join(f'`{p}`' for p in protocols)}"
+                     + (" (the intended definitions; `eval.protocol=visa` / `refavs-toolkit` follow the official "
+                        "scripts' arithmetic)*" if protocols == ["kit"] else "*"))
         tables: list[Table] = []
         if ds == "refavs":
             tables.append(_table1("RefAVS test (Table 1 layout; J&F, J, F %): DAVIS J and boundary F",

@@ -97,6 +97,16 @@ class AVSStats:
             self.n_pixels + other.n_pixels,
         )
 
+    def to_dict(self) -> dict:
+        """JSON-able form (`from_dict` reads it back)."""
+        return {"iou_sum": float(self.iou_sum), "n_frames": int(self.n_frames), "f_sum": self.f_sum.tolist(),
+                "f_frames": int(self.f_frames), "fg_pixels": int(self.fg_pixels), "n_pixels": int(self.n_pixels)}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> AVSStats:
+        return cls(float(d["iou_sum"]), int(d["n_frames"]), np.asarray(d["f_sum"], dtype=np.float64),
+                   int(d["f_frames"]), int(d["fg_pixels"]), int(d["n_pixels"]))
+
     def scores(self) -> dict[str, float]:
         """``{"J_avs", "F_avs", "S"}`` of these frames taken as one upstream batch."""
         f = 0.0 if self.f_frames == 0 else float(np.max(self.f_sum / self.f_frames))

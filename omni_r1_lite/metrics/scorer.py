@@ -55,9 +55,13 @@ from omni_r1_lite.metrics.refavs import AVSStats, avs_stats, stats_from_counts
 from omni_r1_lite.metrics.table import Table
 from omni_r1_lite.metrics.visa import check_pred_value, foreground_counts
 
-__all__ = ["BENCHMARKS", "BenchmarkScorer"]
+__all__ = ["BENCHMARKS", "PROTOCOLS", "BenchmarkScorer"]
 
 BENCHMARKS = ("revos", "refavs", "vos")
+PROTOCOLS = ("kit", "visa", "refavs-toolkit")
+"""How the official scripts' arithmetic is followed (see `BenchmarkScorer`): ``kit`` the intended
+definitions, ``visa`` VISA's ``eval_revos.py`` to the digit, ``refavs-toolkit`` the Ref-AVS test
+loop's batches of 4."""
 REVOS_TYPES = {
     "0": "referring",
     "referring": "referring",
@@ -129,6 +133,15 @@ class BenchmarkScorer:
         visa_pred_value: 1 (0/1 masks) or 255 (VISA's 0/255 PNG comparison) for A and R.
         visa_rounding: round per-expression values to 0.01 points before averaging, as VISA does.
         keep_records: keep the per-sample records in ``self.records`` (the tables never need them).
+        protocol: ``"kit"`` (default: the intended definitions, scores independent of sample order),
+            ``"visa"`` (``revos``/``vos``: VISA's ``eval_revos.py`` to the digit: predictions compared
+            as 0/255 PNGs, the ground truth as the uint8 *sum* of the expression's object masks
+            (`add`'s ``gt_count``), with uint8 wrap-around in R: a predicted pixel where k >= 1
+            objects overlap adds k - 1, a false positive 255; values rounded to 0.01 points per
+            expression) or ``"refavs-toolkit"`` (``refavs``: the test loop's batches of 4
+            consecutive samples, each batch's mean, then the mean over batches, the last shorter
+            batch weighing as much as a full one). It overrides ``visa_pred_value``,
+            ``visa_rounding`` and ``refavs_batch_size``.
     """
 
     def __init__(
@@ -142,9 +155,21 @@ class BenchmarkScorer:
         visa_pred_value: int = 1,
         visa_rounding: bool = False,
         keep_records: bool = True,
+        protocol: str = "kit",
     ):
         if benchmark not in BENCHMARKS:
             raise ValueError(f"benchmark must be one of {BENCHMARKS}; got {benchmark!r}")
+        if protocol not in PROTOCOLS:
+            raise ValueError(f"protocol must be one of {PROTOCOLS}; got {protocol!r}")
+        if protocol == "visa":
+            if benchmark == "refavs":
+                raise ValueError("protocol 'visa' is ReVOS's (benchmark 'revos' or 'vos'), not RefAVS's")
+            visa_pred_value, visa_rounding = 255, True
+        elif protocol == "refavs-toolkit":
+            if benchmark != "refavs":
+                raise ValueError("protocol 'refavs-toolkit' needs benchmark 'refavs'")
+            refavs_batch_size = 4
+        self.protocol = protocol
         check_backend(backend)
         if int(refavs_batch_size) != refavs_batch_size or refavs_batch_size < 1:
             raise ValueError(f"refavs_batch_size must be a positive integer; got {refavs_batch_size}")
@@ -177,7 +202,8 @@ class BenchmarkScorer:
             return REFAVS_SPLITS.get(name.lower(), name)
         return name
 
-    def add(self, sample_id, split, pred, gt, *, foreground=None, tags: Iterable[str] = ()) -> dict:
+    def add(self, sample_id, split, pred, gt, *, foreground=None, tags: Iterable[str] = (),
+            gt_count=None) -> dict:
         """Score one sample and return its record.
 
         Args:
@@ -189,6 +215,8 @@ class BenchmarkScorer:
             foreground: optional ``bool[T, H, W]`` video foreground for VISA's R (see
                 `omni_r1_lite.metrics.visa`); without it R uses ``gt``.
             tags: extra table rows this sample also counts in.
+            gt_count: protocol ``"visa"`` only: ``uint8[T, H, W]``, how many of the expression's
+                objects cover each pixel (VISA adds their masks); default ``gt`` itself.
         """
         group = self.canonical_split(split)
         p, binary = (
@@ -202,6 +230,8 @@ class BenchmarkScorer:
         values = {"J": j, "F": f, "JF": (j + f) / 2}
         if self.benchmark == "refavs":
             values.update(self._refavs_values(group, c, p, g, binary))
+        elif self.protocol == "visa":
+            values.update(self._visa_literal(mask, g if gt_count is None else gt_count, foreground))
         else:
             values.update(self._visa_values(c, foreground, p.shape))
         record = {"sample_id": str(sample_id), "split": group, "n_frames": int(p.shape[0])}
@@ -217,12 +247,15 @@ class BenchmarkScorer:
         stats = stats_from_counts(c) if binary else avs_stats(p, g, backend=self.backend, device=self.device)
         self._avs.setdefault(group, _AVSBatches(self.refavs_batch_size)).add(stats)
         s = stats.scores()
-        return {
+        out = {
             "J_avs": s["J_avs"],
             "F_avs": s["F_avs"],
             "JF_avs": (s["J_avs"] + s["F_avs"]) / 2,
             "S": s["S"],
         }
+        if self.refavs_batch_size != 1:  # what a replay into batches needs (see records.replay)
+            out["avs_stats"] = stats.to_dict()
+        return out
 
     def _visa_values(self, c, foreground, shape) -> dict:
         fg = None if foreground is None else foreground_counts(foreground, shape)
@@ -232,6 +265,26 @@ class BenchmarkScorer:
             "R": float(visa_robustness(c, fg, self.visa_pred_value).mean()),
             "R_foreground": "gt" if fg is None else "video",
         }
+
+    def _visa_literal(self, pred: np.ndarray, gt_count, foreground) -> dict:
+        """A and R with ``eval_revos.py``'s own arithmetic (uint8 0/255 prediction, uint8 summed
+        ground truth, wrap-around products, ``.sum()`` in uint64)."""
+        t = pred.shape[0]
+        count = np.asarray(gt_count)
+        if count.shape != pred.shape:
+            raise ValueError(f"gt_count has shape {count.shape}, expected {pred.shape}")
+        gt_u8 = count.astype(np.uint8)
+        pred_u8 = pred.astype(np.uint8) * np.uint8(255)
+        neg = ((np.uint8(1) - gt_u8) * pred_u8).reshape(t, -1).sum(axis=1, dtype=np.uint64)
+        if foreground is None:
+            self._gt_foreground += 1
+            fg = (gt_u8 > 0).reshape(t, -1).sum(axis=1)
+        else:
+            fg = as_binary(foreground, "foreground").reshape(t, -1).sum(axis=1)
+        robust = np.maximum(1 - neg.astype(np.float64) / (fg + 1e-6), 0.0)
+        accuracy = (gt_u8 == pred_u8).reshape(t, -1).mean(axis=1)
+        return {"A": float(accuracy.mean()), "R": float(robust.mean()),
+                "R_foreground": "gt" if foreground is None else "video"}
 
     def _accumulate(self, group: str, tags: list[str], values: dict) -> None:
         nums = {k: v for k, v in values.items() if isinstance(v, float)}
@@ -280,6 +333,8 @@ class BenchmarkScorer:
             rows.append(self._davis_row("overall", total))
         rows += [self._davis_row(tag, acc) for tag, acc in self._tags.items()]
         title = "ReVOS" if self.benchmark == "revos" else "VOS"
+        if self.protocol != "kit":
+            title += f" [protocol {self.protocol}]"
         if self._gt_foreground:
             title += " (R with foreground = ground truth: a lower bound of VISA's R)"
         return Table(title, ["group", "n", *_DAVIS_COLUMNS.values()], rows)
@@ -313,6 +368,8 @@ class BenchmarkScorer:
             rows.append(self._refavs_row(tag, acc, avs, "tag"))
         columns = ["split", "n", "J", "F_boundary", "J&F", "J_avs", "F_avs", "J&F_avs", "S"]
         title = "RefAVS (DAVIS J / boundary F, and the Ref-AVS toolkit's J_avs / F_avs / S)"
+        if self.protocol != "kit":
+            title += f" [protocol {self.protocol}: batches of {self.refavs_batch_size}]"
         return Table(title, columns, rows, digits={"S": 4})
 
     def write_jsonl(self, path: str | Path) -> Path:

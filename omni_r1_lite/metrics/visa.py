@@ -17,7 +17,10 @@ as read from 0/255 PNGs against 0/1 ground truth; ``pred_value=255`` reproduces 
 then counts only pixels where both are background, and every false-positive pixel weighs 255 in R).
 The default ``pred_value=1`` is the definition as written for 0/1 masks. VISA also *adds* the
 masks of an expression's objects in uint8, so where two referred objects overlap its ground truth
-holds 2 (A then counts a mismatch, R 255 false positives); this kit takes the union.
+holds 2: A then counts a mismatch, and in R's uint8 product ``(1 - gt) * pred`` a 0/255 predicted
+pixel covered by k objects adds ``k - 1`` (255 · 255 wraps to 1), not 0. This module takes the
+union; ``BenchmarkScorer(protocol="visa")`` (``eval.protocol=visa``) follows VISA's arithmetic
+exactly, overlaps included.
 
 >>> import numpy as np
 >>> gt = np.zeros((1, 4, 4), bool); gt[0, :2, :2] = True
