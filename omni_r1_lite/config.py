@@ -54,6 +54,7 @@ DATASET_SPLITS: dict[str, dict[str, tuple[str, ...]]] = {
                "known": ("train", "val", "test_s", "test_u", "test_n")},
     "revos": {"train": ("train",), "eval": ("valid",), "known": ("train", "valid", "train_sub")},
     "omnisynth-revos": {"train": ("train",), "eval": ("valid",), "known": ("train", "val", "valid")},
+    "mevis": {"train": ("train",), "eval": ("valid_u",), "known": ("train", "valid_u")},
 }
 """Each dataset's training and evaluation splits, and every split it has (ReVOS types: ``type_id``
 0 referring, 1 reasoning; 2 is reported apart, as VISA's evaluator leaves it out). ``omnisynth-revos``
@@ -83,7 +84,7 @@ class DataConfig:
     """Where samples come from."""
 
     dataset: str = _f("omnisynth", "'omnisynth' (generated offline), 'omnisynth-revos' (the same in the ReVOS "
-                                   "layout), 'refavs' or 'revos'.")
+                                   "layout), 'refavs', 'revos' or 'mevis'.")
     data_dir: str = _f("data", "DATA_DIR: the one folder holding every dataset, checkpoint and model.")
     synth_seed: int = _f(0, "OmniSynth generation seed (same seed → byte-identical files).")
     synth_train_clips: int = _f(400, "OmniSynth clips in the train split.")

@@ -66,6 +66,14 @@ TABLE2: dict[str, dict[str, float | None]] = {
 """ReVOS valid, J&F per column: ``{row: {"referring", "reasoning", "single", "multi", "overall"}}``
 (percent; ``None`` where the paper gives no value)."""
 
+MEVIS: dict[str, float] = {
+    "Sa2VA-1B": 53.4,
+    "Sa2VA-4B": 55.4,
+    "Qwen2.5-Omni-7B †": 33.6,
+    "Omni-R1-8B ‡ (Sa2VA-1B)": 55.4,
+}
+"""MeViS val_u J&F (percent); the paper gives no Omni-R1-7B † row for MeViS."""
+
 PAPER_ROWS: dict[str, dict[str, str]] = {
     "refavs": {
         "base": "Qwen2.5-Omni-7B †",
@@ -78,6 +86,7 @@ PAPER_ROWS: dict[str, dict[str, str]] = {
         "grpo": "Omni-R1-7B † (camera-ready)",
         "omni-r1": "Omni-R1-7B † (camera-ready)",
     },
+    "mevis": {"base": "Qwen2.5-Omni-7B †"},
 }
 """Kit method → the paper row it reproduces, per benchmark (the paper has no ReVOS SFT row)."""
 

@@ -145,8 +145,8 @@ def test_shell_wrapper_dry_run_and_only(tmp_path):
 
 
 def test_unknown_name_is_a_usage_error():
-    rc, out = run("--dry-run", "--only", "mevis")
-    assert rc == EXIT_USAGE and "mevis" in out and "refavs" in out
+    rc, out = run("--dry-run", "--only", "mevis-v3")
+    assert rc == EXIT_USAGE and "mevis-v3" in out and "refavs" in out
 
 
 # --------------------------------------------------------------------------- verified downloads

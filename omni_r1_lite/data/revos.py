@@ -184,17 +184,34 @@ def load_revos(
     """
     root = Path(root)
     exp_file = revos_expression_file(root, split)
-    mask_path = root / "mask_dict.json"
+    return load_expression_layout(exp_file, root / "mask_dict.json", _image_root(root, image_root),
+                                  root / "mask_dict_foreground.json", split=split, dataset="revos",
+                                  strict=strict, validate=validate, type_ids=type_ids, info={"root": str(root)})
+
+
+def load_expression_layout(
+    exp_file: Path,
+    mask_path: Path,
+    images: Path,
+    fg_path: Path | None,
+    *,
+    split: str,
+    dataset: str,
+    strict: bool = True,
+    validate: bool = False,
+    type_ids: Sequence[int] | None = None,
+    info: dict | None = None,
+) -> LoadResult:
+    """The reader behind `load_revos` and `load_mevis` (one layout: an expression file
+    ``{"videos": ...}``, a ``mask_dict.json`` of per-frame RLEs, frames under ``images``)."""
     if not mask_path.is_file():
-        raise MissingMediaError("ReVOS mask_dict.json not found", mask_path)
+        raise MissingMediaError(f"{'ReVOS' if dataset == 'revos' else 'MeViS'} mask_dict.json not found", mask_path)
     try:
         videos = shared_json(exp_file).data["videos"]
     except (KeyError, TypeError) as e:
         raise CorruptMediaError('expression file has no "videos" mapping', exp_file) from e
-    images = _image_root(root, image_root)
     store = shared_json(mask_path)
-    fg_path = root / "mask_dict_foreground.json"
-    fg_store = shared_json(fg_path) if fg_path.is_file() else None
+    fg_store = shared_json(fg_path) if fg_path is not None and fg_path.is_file() else None
     keep = None if type_ids is None else {int(t) for t in type_ids}
 
     items: list[tuple[str, str, dict, dict]] = []
@@ -266,7 +283,7 @@ def load_revos(
             meta["foreground"] = RleForeground(fg_store, video, positions, size=size, size_from=first)
         return Sample(
             sample_id=f"{video}/{exp_id}",
-            dataset="revos",
+            dataset=dataset,
             task="VOS",
             split=split,
             frame_dir=frame_dir,
@@ -279,5 +296,5 @@ def load_revos(
             meta=meta,
         )
 
-    info = {"root": str(root), "expression_file": str(exp_file), "image_root": str(images)}
+    info = {**(info or {}), "expression_file": str(exp_file), "image_root": str(images)}
     return collect_samples(items, build, identify, strict=strict, validate=validate, info=info)

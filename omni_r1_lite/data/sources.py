@@ -101,7 +101,18 @@ def load_samples(cfg: KitConfig, data_dir: str | Path, split: str | list[str] | 
         from omni_r1_lite.data.revos import find_revos_root, load_revos
 
         return load_revos(find_revos_root(data_dir / "revos"), split or "valid", strict=strict, validate=validate)
-    raise ValueError(f"unknown dataset {cfg.data.dataset!r} (omnisynth, omnisynth-revos, refavs or revos)")
+    if cfg.data.dataset == "mevis":
+        from omni_r1_lite.data.mevis import find_mevis_root, load_mevis
+
+        names = [split or "valid_u"] if isinstance(split, str) or split is None else list(split)
+        out = LoadResult()
+        for name in names:
+            part = load_mevis(find_mevis_root(data_dir / "mevis"), name, strict=strict, validate=validate)
+            out.extend(part)
+            out.skipped.extend(part.skipped)
+            out.info.update(part.info)
+        return out
+    raise ValueError(f"unknown dataset {cfg.data.dataset!r} (omnisynth, omnisynth-revos, refavs, revos or mevis)")
 
 
 def load_omnisynth_revos(root: str | Path, split: str | list[str], strict: bool = True,

@@ -54,7 +54,7 @@ from omni_r1_lite.evaluation.methods import (
     suppress_tokens_for,
 )
 
-BENCHMARKS_OF = {"omnisynth": ("vos", "refavs"), "refavs": ("refavs",), "revos": ("revos",)}
+BENCHMARKS_OF = {"omnisynth": ("vos", "refavs"), "refavs": ("refavs",), "revos": ("revos",), "mevis": ("vos",)}
 """Scorers per dataset; the first is the dataset's main benchmark."""
 
 _OMNISYNTH_SPLIT = {"test_s": "seen", "test_u": "unseen", "test_n": "null"}

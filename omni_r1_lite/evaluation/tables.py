@@ -166,6 +166,23 @@ def _table1(title: str, methods: dict, family: str, paper: bool, bench: str) -> 
     return Table(title, _T1_COLUMNS, rows, digits={"null S": 4})
 
 
+def _mevis_table(methods: dict, paper: bool) -> Table:
+    """MeViS valu: J, F, J&F of the overall row (``tools/eval_mevis.py``: means over expressions)."""
+    from omni_r1_lite.paper_results import MEVIS, PAPER_ROWS
+
+    rows, used = [], set()
+    for method, m in methods.items():
+        overall = _row(m["tables"].get("vos", []), "overall")
+        rows.append({"method": method, "J": overall.get("J"), "F": overall.get("F"), "J&F": overall.get("J&F")})
+        name = PAPER_ROWS["mevis"].get(method) if paper else None
+        if name:
+            rows.append({"method": f"paper: {name}", "J": None, "F": None, "J&F": MEVIS[name]})
+            used.add(name)
+    if paper:
+        rows += [{"method": f"paper: {n}", "J": None, "F": None, "J&F": v} for n, v in MEVIS.items() if n not in used]
+    return Table("MeViS valid_u (J&F, J, F %, DAVIS; the paper gives J&F only)", ["method", "J", "F", "J&F"], rows)
+
+
 def _table2(methods: dict, paper: bool) -> Table:
     from omni_r1_lite.paper_results import PAPER_ROWS, TABLE2
 
@@ -247,6 +264,8 @@ def render_results(results: dict[str, Any]) -> str:
                                   methods, "avs", paper, "refavs"))
         elif ds == "revos":
             tables.append(_table2(methods, paper))
+        elif ds == "mevis":
+            tables.append(_mevis_table(methods, paper))
         elif ds == "omnisynth":
             tables.append(_table1("OmniSynth (Table 1 layout; J&F, J, F %, DAVIS; null S: lower is better)",
                                   methods, "davis", False, "refavs"))
