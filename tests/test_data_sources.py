@@ -70,3 +70,23 @@ def test_load_samples_validates_every_dataset_on_request(tmp_path):
     assert len(checked) == len(listed) - len(bad) and checked.num_skipped == len(bad)
     assert all(victim.frame_names[3] in reason for _, reason in checked.skipped)
     assert root.exists()
+
+
+def test_a_missing_real_dataset_says_where_it_looked_and_what_to_run(tmp_path):
+    import pytest
+
+    from omni_r1_lite.data.schema import DataError
+
+    for dataset, item in (("refavs", "--only refavs"), ("revos", "--only revos"), ("mevis", "--only mevis")):
+        cfg = apply_overrides(get_preset("colab-3b"), [f"data.dataset={dataset}"])
+        with pytest.raises(DataError, match=f"no {dataset} data under .*data_download.sh` `{item}"):
+            load_samples(cfg, tmp_path, cfg.data.splits("eval")[0])
+    assert not any(tmp_path.iterdir())  # nothing created on the way
+
+
+def test_revos_files_placed_for_revos_official_are_found(tmp_path):
+    from data_fixtures import make_revos_tree
+
+    make_revos_tree(tmp_path / "revos_official")
+    cfg = apply_overrides(get_preset("colab-3b"), ["data.dataset=revos"])
+    assert len(load_samples(cfg, tmp_path, "valid")) == 5

@@ -110,6 +110,17 @@ def test_packaged_manifest_is_complete():
     assert "revos-official" not in default
 
 
+def test_revos_sums_are_the_readmes_current_ones():
+    """ReVOS-api replaced the meta_expressions sums on 2024-07-13 (7d40fe4): the old ones renamed good
+    files .corrupt-*. Pinned to the README at 2633da9 (2024-07-20), with its OneDrive link."""
+    official = next(i for i in load_manifest() if i.name == "revos-official")
+    sums = {f["dest"].split("/")[-1]: f["sha256"] for f in official.files}
+    assert sums["meta_expressions_train_.json"].startswith("3917dfba") and sums["meta_expressions_valid_.json"].startswith("127b975e")
+    assert sums["meta_expressions_train_sub_.json"].startswith("e1710287")
+    assert not {"3fbc3d82", "291d1854"} & {v[:8] for v in sums.values()}
+    assert "Ek3rFeIbNZtAv8kxVxr5n6sB6g3kbIThTscrq8cNt0zvgA" in official.instructions
+
+
 def test_dry_run_prints_and_touches_nothing(tmp_path):
     data = tmp_path / "data"
     rc, out = run("--dry-run", "--data-dir", str(data), "--with-models")

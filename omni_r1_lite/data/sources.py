@@ -95,24 +95,46 @@ def load_samples(cfg: KitConfig, data_dir: str | Path, split: str | list[str] | 
     if cfg.data.dataset == "refavs":
         from omni_r1_lite.data.refavs import find_refavs_root, load_refavs
 
-        return load_refavs(find_refavs_root(data_dir / "refavs"), split, strict=strict, validate=validate,
-                           allow_missing_audio=allow_missing_audio, skip_missing_mask_folders=training)
+        return load_refavs(_find(find_refavs_root, data_dir, ("refavs",), "refavs"), split, strict=strict,
+                           validate=validate, allow_missing_audio=allow_missing_audio,
+                           skip_missing_mask_folders=training)
     if cfg.data.dataset == "revos":
         from omni_r1_lite.data.revos import find_revos_root, load_revos
 
-        return load_revos(find_revos_root(data_dir / "revos"), split or "valid", strict=strict, validate=validate)
+        root = _find(find_revos_root, data_dir, ("revos", "revos_official"), "revos")
+        return load_revos(root, split or "valid", strict=strict, validate=validate)
     if cfg.data.dataset == "mevis":
         from omni_r1_lite.data.mevis import find_mevis_root, load_mevis
 
         names = [split or "valid_u"] if isinstance(split, str) or split is None else list(split)
         out = LoadResult()
         for name in names:
-            part = load_mevis(find_mevis_root(data_dir / "mevis"), name, strict=strict, validate=validate)
+            part = load_mevis(_find(find_mevis_root, data_dir, ("mevis",), "mevis"), name, strict=strict,
+                              validate=validate)
             out.extend(part)
             out.skipped.extend(part.skipped)
             out.info.update(part.info)
         return out
     raise ValueError(f"unknown dataset {cfg.data.dataset!r} (omnisynth, omnisynth-revos, refavs, revos or mevis)")
+
+
+_ITEMS = {"refavs": "`--only refavs`", "revos": "`--only revos` (or the manual `revos-official` / `sa2va-video-data`)",
+          "mevis": "`--only mevis` (manual)"}
+
+
+def _find(find, data_dir: Path, folders: tuple[str, ...], dataset: str) -> Path:
+    """The dataset's root under the first of ``folders`` that holds one; otherwise a `DataError`
+    that says where it looked and which download item provides it."""
+    from omni_r1_lite.data.schema import DataError
+
+    for name in folders:
+        try:
+            return find(data_dir / name)
+        except DataError:
+            continue
+    where = " or ".join(str(data_dir / f) for f in folders)
+    raise DataError(f"no {dataset} data under {where}: get it with `bash data_download.sh` {_ITEMS[dataset]} "
+                    "(`python -m omni_r1_lite.data.download` after a pip install; `--list` shows every item)")
 
 
 def load_omnisynth_revos(root: str | Path, split: str | list[str], strict: bool = True,
