@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from upstream_layouts import mevis_tree, refavs_mask_modes, revos_sampled_frames, toolkit_reads
+from upstream_layouts import (
+    mevis_tree,
+    refavs_mask_modes,
+    refavs_release,
+    revos_sampled_frames,
+    toolkit_reads,
+)
 
 from omni_r1_lite.data.masks import read_mask_png
 from omni_r1_lite.data.mevis import find_mevis_root, load_mevis
@@ -82,3 +88,15 @@ def test_mevis_evaluation_gives_its_table_with_the_papers_rows(tmp_path):
     text = render_results(collect_results(tmp_path / "run", preset="eval-omni-r1"))
     assert "MeViS valid_u" in text and "| uniform | 100.0 | 100.0 | 100.0 |" in text
     assert "| paper: Qwen2.5-Omni-7B † | – | – | 33.6 |" in text and "| paper: Omni-R1-8B ‡ (Sa2VA-1B) | – | – | 55.4 |" in text
+
+
+def test_refavs_release_null_rows_from_the_uid_and_palette_masks(tmp_path):
+    from omni_r1_lite.data.refavs import load_refavs
+
+    up = refavs_release(tmp_path)
+    rows = {s.meta["uid"]: s for s in load_refavs(tmp_path, validate=True)}
+    seen, null = rows[f"{up['vid']}_guitar_1"], rows[f"null_c-{up['vid']}_null_1"]
+    assert np.array_equal(seen.load_masks(), up["masks"][seen.meta["uid"]])
+    assert null.meta["folder"] == f"null_c-{up['vid']}" and null.is_null and not null.load_masks().any()
+    assert null.audio_path == tmp_path / "media" / f"null_c-{up['vid']}" / "audio.wav"
+    assert len(seen.frame_names) == 10

@@ -122,3 +122,38 @@ def refavs_mask_modes(folder: Path, mask: np.ndarray) -> dict[str, Path]:
 def toolkit_reads(path: Path) -> np.ndarray:
     """Ref-AVS ``dataset_refavs.py``'s reading of a mask PNG (without its 256x256 resize)."""
     return cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2GRAY) > 0
+
+
+def refavs_release(root: Path) -> dict:
+    """A Ref-AVS Bench tree as ``GeWu-Lab/Ref-AVS`` ``datasets/dataset_refavs.py`` reads it: the
+    folder of a row is ``uid.rsplit('_', 2)[0]`` (so a null row ``null_c-<vid>_null_1`` lives in
+    ``media/null_c-<vid>/``), frames ``frames/{0..9}.jpg``, ``audio.wav``, masks
+    ``gt_mask/<folder>/fid_<fid>/0000{i}.png`` (here palette PNGs, as DAVIS-style tools write)."""
+    import csv
+    import wave
+
+    vid = "-cLOg0sQ0Zo_420000_430000"
+    rows = [(vid, f"{vid}_guitar_1", "test_s", "1", "the guitar being played"),
+            (vid, f"null_c-{vid}_null_1", "test_n", "0", "the trumpet")]
+    masks = {}
+    for folder, (_, uid, _, fid, _) in zip((vid, f"null_c-{vid}"), rows):
+        for t in range(10):
+            _frame(root / "media" / folder / "frames" / f"{t}.jpg", 20 * t + 5)
+        with wave.open(str(root / "media" / folder / "audio.wav"), "wb") as w:
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(16000)
+            w.writeframes(np.zeros(16000, np.int16).tobytes())
+        stack = np.stack([_box(t, 0) for t in range(10)])
+        masks[uid] = stack
+        for t in range(10):
+            png = Image.fromarray(stack[t].astype(np.uint8))
+            png.putpalette([0, 0, 0, 128, 0, 0] + [0] * (254 * 3))
+            path = root / "gt_mask" / folder / f"fid_{fid}" / f"0000{t}.png"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            png.save(path)
+    with open(root / "metadata.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["vid", "uid", "split", "fid", "exp"])
+        w.writerows(rows)
+    return {"vid": vid, "masks": masks}
