@@ -528,3 +528,11 @@ def test_reading_stops_at_256_moments_and_256_boxes():
     assert not many.ok and "too_many_blocks" in many.issues  # the 257th block is not read, and it says so
     assert parse_boxes("[1, 2, 3, 4] " * 300).shape == (256, 4)
     assert parse_boxes("[1, 1, 1, 1] " * 300 + "[1, 2, 3, 4]").shape == (0, 4)  # only 256 candidates are read
+
+
+def test_a_box_with_no_area_in_float32_is_dropped():
+    """[0, 0, 1, 2.7e-148] has area in float64 and none once returned as float32 (hypothesis found it)."""
+    from omni_r1_lite.systems.parsing import parse_boxes
+
+    assert parse_boxes('{"bbox_2d": [0, 0, 1, 2.71644726247689e-148]}').shape == (0, 4)
+    assert parse_boxes('{"bbox_2d": [0, 0, 1, 1e-3]}').shape == (1, 4)

@@ -739,7 +739,7 @@ def _as_box(value: Any) -> list[float] | None:
             return None
         if not math.isfinite(f) or abs(f) > _MAX_COORD:
             return None
-        out.append(f)
+        out.append(float(np.float32(f)))  # compared as returned: 2.7e-148 is 0 in float32
     x1, y1, x2, y2 = out
     x1, x2 = min(x1, x2), max(x1, x2)
     y1, y2 = min(y1, y2), max(y1, y2)
