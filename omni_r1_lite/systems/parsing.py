@@ -451,10 +451,13 @@ def _scan_blocks(text: str) -> tuple[list[tuple[int, Any, bool]], tuple[np.ndarr
     inside = (k >= 0) & (acc_reach[np.maximum(k, 0)] >= ends[free]) if len(at) else np.zeros(len(free), bool)
     free = free[~inside]
     solid = _prefix_sum((cp != 32) & ((cp < 9) | (cp > 13) | (cp == 11)))  # not space, \t \n \r \f
-    blank = solid[ends[free]] == solid[starts[free] + 1]
+    commas = _prefix_sum(cp == 44)
+    inner_solid = solid[ends[free]] - solid[starts[free] + 1]
+    lone_comma = (inner_solid == 1) & (commas[ends[free]] - commas[starts[free] + 1] == 1)  # {,}: the repair
+    blank = (inner_solid == 0) | lone_comma  # drops a trailing comma, so it reads as {}
     empty = free[blank]
     feeds = _prefix_sum(cp == 12)
-    empty_repaired = feeds[ends[empty]] > feeds[starts[empty] + 1]
+    empty_repaired = (feeds[ends[empty]] > feeds[starts[empty] + 1]) | lone_comma[blank]
 
     # accepted and failed blocks, each in candidate order
     acc = np.sort(np.concatenate([at, empty]))
