@@ -100,3 +100,18 @@ def test_refavs_release_null_rows_from_the_uid_and_palette_masks(tmp_path):
     assert null.meta["folder"] == f"null_c-{up['vid']}" and null.is_null and not null.load_masks().any()
     assert null.audio_path == tmp_path / "media" / f"null_c-{up['vid']}" / "audio.wav"
     assert len(seen.frame_names) == 10
+
+
+def test_a_null_rows_audio_comes_from_media_cross_when_the_release_has_it(tmp_path):
+    import shutil
+
+    from omni_r1_lite.data.refavs import load_refavs
+
+    up = refavs_release(tmp_path)
+    folder = f"null_c-{up['vid']}"
+    (tmp_path / "media_cross" / folder).mkdir(parents=True)
+    shutil.copy(tmp_path / "media" / folder / "audio.wav", tmp_path / "media_cross" / folder / "audio.wav")
+    rows = {s.meta["uid"]: s for s in load_refavs(tmp_path)}
+    null = rows[f"{folder}_null_1"]
+    assert null.audio_path == tmp_path / "media_cross" / folder / "audio.wav" and null.meta["audio_source"] == "media_cross"
+    assert rows[f"{up['vid']}_guitar_1"].audio_path == tmp_path / "media" / up["vid"] / "audio.wav"

@@ -19,7 +19,9 @@ benchmark's own code reads those folders, so this loader tries the uid-derived f
 and falls back to the ``vid`` column when it does not exist. ``meta["folder"]`` says which one
 was used.
 
-**Null rows.** A row is null when its split is ``test_n`` or its uid starts with ``null_``
+**Null rows.** A null row's soundtrack is ``media_cross/<folder>/audio.wav`` when the release has
+that folder (reported for copies of the release; the toolkit's own ``dataset_refavs.py`` reads only
+``media/``, so nothing else depends on it), else ``media/<folder>/audio.wav``. A row is null when its split is ``test_n`` or its uid starts with ``null_``
 (the official metadata also has 608 such rows in ``train`` and 72 in ``val``), unless a
 ``type`` column says otherwise. Null samples get ``expression_type="null"``, no object ids and
 `EmptyMasks` of the frame size (their mask PNGs are neither needed nor read). Other rows are
@@ -240,12 +242,15 @@ def load_refavs(
         audio_path: Path | None = media / folder / "audio.wav"
         meta = {k: v for k, v in row.items() if k not in ("split", "exp")}
         meta.update(folder=folder, row=line)
-        if "audio.wav" not in (listing.names(media / folder) or ()):
+        kind = row.get("type", "")
+        null = kind == "null" if kind in EXPRESSION_TYPES else _is_null(row)
+        cross = root / "media_cross" / folder
+        if null and "audio.wav" in (listing.names(cross) or ()):  # a release that ships it apart
+            audio_path, meta["audio_source"] = cross / "audio.wav", "media_cross"
+        elif "audio.wav" not in (listing.names(media / folder) or ()):
             if not allow_missing_audio:
                 raise MissingMediaError("audio file not found", audio_path)
             audio_path, meta["audio_missing"] = None, True
-        kind = row.get("type", "")
-        null = kind == "null" if kind in EXPRESSION_TYPES else _is_null(row)
         expression_type = kind if kind in EXPRESSION_TYPES else ("null" if null else "audio-visual")
         mask_dir = gt / folder / f"fid_{row['fid']}"
         meta["gt_mask_dir"] = str(mask_dir)
