@@ -61,4 +61,9 @@ ln -sfn "$ENV_DIR" "$ROOT/.venv"
 "$ROOT/.venv/bin/python" -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e "$ROOT"
 "$ROOT/.venv/bin/python" -m ipykernel install --sys-prefix --name omni-r1-lite \
   --display-name "Python (omni-r1-lite)" >/dev/null
+# The environment is shared between clones: each interpreter imports the checkout it is used from
+# (see scripts/checkout_path.py), not whichever clone ran setup last.
+SITE="$("$ROOT/.venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+cp "$ROOT/scripts/checkout_path.py" "$SITE/_omni_r1_lite_checkout.py"
+echo "import _omni_r1_lite_checkout" > "$SITE/_omni_r1_lite_checkout.pth"
 echo "[setup] ready: $ROOT/.venv -> $ENV_DIR"
