@@ -51,9 +51,11 @@ def test_reference_keyframes_order_oracle_uniform_worst(tmp_path):
 
 def test_synth_cli_passes_options_to_the_generator(tmp_path, capsys):
     assert main(["synth", str(tmp_path / "s"), "--preset", "smoke", "--seen", "1", "--train", "0",
-                 "--val", "0", "--unseen", "0", "--null", "0", "--no-revos"]) == 0
-    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert summary["clips"] == {"seen": 1}
+                 "--val", "0", "--unseen", "0", "--null", "0", "--no-revos", "--seconds-per-frame", "1.0",
+                 "--json"]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    summary = json.loads(out[-1])
+    assert summary["clips"] == {"seen": 1} and "8 frames at 1 s" in out[0] and len(out) <= 6
     assert (tmp_path / "s" / "refavs" / "metadata.csv").exists() and not (tmp_path / "s" / "revos").exists()
 
 

@@ -298,9 +298,11 @@ def test_overwrite_and_config_errors(tmp_path):
 
 
 def test_main_smoke(tmp_path, capsys):
-    assert main([str(tmp_path), "--preset", "smoke", "--train", "2", "--null", "1", "--no-revos"]) == 0
-    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert summary["clips"]["train"] == 2 and summary["clips"]["seen"] == 3
+    assert main([str(tmp_path), "--preset", "smoke", "--train", "2", "--null", "1", "--no-revos", "--json"]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    summary = json.loads(out[-1])
+    assert summary["clips"]["train"] == 2 and summary["clips"]["seen"] == 4  # the smoke preset's 4 eval clips
+    assert out[0].startswith("OmniSynth (seed 0, 8 frames at 0.5 s")  # what the notebooks read, not 10 at 1 s
     assert not (tmp_path / "revos").exists()
     assert len(load_omnisynth(tmp_path, "train")) == summary["rows"]["train"]
 

@@ -735,9 +735,17 @@ def main(argv: Sequence[str] | None = None, out=None) -> int:
         print(f"cannot read the manifest: {e}", file=out)
         return EXIT_USAGE
     if args.list:
+        print(f"{'NAME':<24} {'GROUP':<9} {'SIZE':<10} {'LANDS IN (under DATA_DIR)':<40} SOURCE", file=out)
         for i in items:
-            where = i.hf_repo or i.url or "manual"
-            print(f"{i.name:<24} {i.group:<9} {i.dest:<40} {where}", file=out)
+            size = (f"{i.size / 1e9:.1f} GB" if i.size else i.extra.get("approx_size", "").split(" (")[0]) or "?"
+            if i.manual:
+                dest = ", ".join(sorted({f["dest"].split("/")[0] + "/" for f in i.files}))
+                where = f"by hand, then --only {i.name} verifies it (see --dry-run --only {i.name})"
+            else:
+                dest, where = i.dest, i.hf_repo or i.url
+            print(f"{i.name:<24} {i.group:<9} {size:<10} {dest:<40} {where}", file=out)
+        print("\n--only NAME (or GROUP) fetches one; models come with --with-models; '?' = size not published.",
+              file=out)
         return EXIT_OK
     try:
         chosen = select_items(items, args.only, args.with_models)

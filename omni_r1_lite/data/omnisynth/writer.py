@@ -269,32 +269,46 @@ def generate(out_dir: str | Path, config: OmniSynthConfig | None = None, *, over
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``omni-r1-lite synth OUT_DIR [--preset smoke] [--seed N] [--train N] ...``: generate and
-    print the summary as JSON."""
+    """``omni-r1-lite synth OUT_DIR [--preset cpu-demo] [--seed N] [--train N] ... [--json]``: generate,
+    print a short summary (``--json``: the whole summary as JSON on the last line)."""
+    from omni_r1_lite.config import PRESETS, get_preset
+    from omni_r1_lite.data.sources import omnisynth_config
+
     p = argparse.ArgumentParser(prog="omni-r1-lite synth", description="Generate the OmniSynth benchmark.")
     p.add_argument("out_dir")
-    p.add_argument("--preset", choices=("default", "smoke"), default="default")
+    p.add_argument("--preset", choices=(*PRESETS, "default"), default="cpu-demo",
+                   help="the data a kit preset's notebooks read (default %(default)s: 8 frames at 0.5 s); "
+                        "'default': the generator's own defaults (10 frames at 1 s, RefAVS-like)")
     p.add_argument("--seed", type=int, default=None)
     for s in SPLITS:
         p.add_argument(f"--{s}", type=int, default=None, metavar="N", help=f"clips in the {s} split")
     p.add_argument("--num-frames", type=int, default=None)
+    p.add_argument("--seconds-per-frame", type=float, default=None)
     p.add_argument("--width", type=int, default=None)
     p.add_argument("--height", type=int, default=None)
     p.add_argument("--no-revos", action="store_true", help="write only the RefAVS layout")
     p.add_argument("--overwrite", action="store_true")
+    p.add_argument("--json", action="store_true", help="print the whole summary as JSON")
     a = p.parse_args(argv)
-    base = OmniSynthConfig.smoke() if a.preset == "smoke" else OmniSynthConfig()
+    base = OmniSynthConfig() if a.preset == "default" else omnisynth_config(get_preset(a.preset))
     clips = dict(base.clips)
     for s in SPLITS:
         if getattr(a, s) is not None:
             clips[s] = getattr(a, s)
     kw: dict[str, Any] = {"clips": clips}
-    for name in ("seed", "num_frames", "width", "height"):
+    for name in ("seed", "num_frames", "seconds_per_frame", "width", "height"):
         if getattr(a, name) is not None:
             kw[name] = getattr(a, name)
     if a.no_revos:
         kw["layouts"] = ("refavs",)
     config = dataclasses.replace(base, **kw)
     summary = generate(a.out_dir, config, overwrite=a.overwrite)
-    print(json.dumps(summary, sort_keys=True))
+    print(f"OmniSynth (seed {config.seed}, {config.num_frames} frames at {config.seconds_per_frame:g} s, "
+          f"{config.width}x{config.height}) in {summary.get('seconds', 0):.1f} s -> {a.out_dir}")
+    for split, n in summary["clips"].items():
+        print(f"  {split:7s} {n:5d} clips {summary['rows'].get(split, 0):6d} expressions")
+    print(f"  {summary['files']} files, {summary['bytes'] / 1e6:.1f} MB; RefAVS layout {summary['refavs_root']}"
+          + (f", ReVOS layout {summary['revos_root']}" if summary.get("revos_root") else ""))
+    if a.json:
+        print(json.dumps(summary, sort_keys=True))
     return 0
