@@ -15,16 +15,46 @@ import sys
 from pathlib import Path
 
 
+class UserError(Exception):
+    """A mistake in how the kit was called: printed as one line (no traceback), exit status 2."""
+
+
+def _data_dir(value: str | None) -> str | None:
+    """``--data-dir`` as given; one whose parent folder does not exist is a typo, not a place to create."""
+    if value is None:
+        return None
+    path = Path(value).expanduser()
+    if not path.exists() and not path.parent.exists():
+        raise UserError(f"--data-dir {value}: neither it nor its parent folder {path.parent} exists "
+                        "(create the parent first if this is really where the data should go)")
+    return str(path)
+
+
+def _check_machine(preset: str, data_dir: str | None) -> None:
+    """Refuse a preset this machine cannot run (a GPU preset on a CPU) before any notebook starts."""
+    from omni_r1_lite.config import get_preset
+    from omni_r1_lite.envcheck import Machine, check_preset
+
+    res = check_preset(get_preset(preset), Machine.detect(), data_dir)
+    hard = [r for r in res.reasons if "GPU" in r or "CUDA" in r or "cuda" in r]
+    if hard:
+        raise UserError(f"preset {preset!r} cannot run on this machine: {'; '.join(hard)} "
+                        "(`omni-r1-lite env` lists what can; the CPU presets are smoke, smoke-revos, cpu-demo)")
+
+
 def _cmd_reproduce(args) -> int:
     from omni_r1_lite.notebook import reproduce
     from omni_r1_lite.repro import default_run_dir
 
+    data_dir = _data_dir(args.data_dir)
+    _check_machine(args.preset, data_dir)
     run_dir = Path(args.run_dir) if args.run_dir else default_run_dir(args.preset)
-    results = reproduce(args.preset, run_dir, data_dir=args.data_dir, only=args.only)
+    results = reproduce(args.preset, run_dir, data_dir=data_dir, only=args.only)
     ok = [r for r in results if r.status == "ok"]
     missing = [r.notebook for r in results if r.status == "missing"]
     failed = [r for r in results if r.status == "failed"]
-    print(f"\nran {len(ok)} notebook(s) into {run_dir.resolve()} (report: {run_dir / 'report.md'})")
+    ran = [r for r in results if r.status != "missing"]
+    print(f"\nran {len(ran)} notebook(s) ({len(ok)} ok) into {run_dir.resolve()} (report: {run_dir / 'report.md'})")
     if missing:
         print("not there yet: " + ", ".join(missing))
     if failed:
@@ -64,15 +94,21 @@ def _cmd_evaluate(args) -> int:
     from omni_r1_lite.evaluation import Evaluator, results_table
     from omni_r1_lite.repro import default_run_dir
 
-    cfg = get_preset(args.preset, args.set or None)
+    try:
+        cfg = get_preset(args.preset, args.set or None)
+    except (KeyError, ValueError) as e:
+        raise UserError(f"--set {' '.join(args.set or [])}: {e.args[0] if e.args else e}") from None
     run_dir = Path(args.run_dir) if args.run_dir else default_run_dir(args.preset)
-    data_dir = Path(args.data_dir or cfg.data.data_dir)
+    data_dir = Path(_data_dir(args.data_dir) or cfg.data.data_dir)
     splits = args.split or None
     rank0 = True
     for method in args.method:
-        ev = Evaluator(cfg, data_dir, run_dir, method, adapter=args.adapter, strict=args.strict,
-                       max_samples=args.max_samples, overwrite=args.overwrite, progress=not args.no_progress,
-                       validate=not args.no_validate)
+        try:
+            ev = Evaluator(cfg, data_dir, run_dir, method, adapter=args.adapter, strict=args.strict,
+                           max_samples=args.max_samples, overwrite=args.overwrite, progress=not args.no_progress,
+                           validate=not args.no_validate)
+        except ValueError as e:  # a setting that cannot work (the stand-in on real data, a protocol name)
+            raise UserError(str(e)) from None
         for res in ev.run(splits).values():
             rank0 = ev.rank == 0
             if rank0:
@@ -88,8 +124,12 @@ def build_parser() -> argparse.ArgumentParser:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
 
+    from omni_r1_lite.config import PRESETS
+
+    presets = list(PRESETS)
+    preset_help = "one of " + ", ".join(presets) + " (default: %(default)s; `omni-r1-lite presets` describes them)"
     r = sub.add_parser("reproduce", help="run the notebooks headless into a run folder")
-    r.add_argument("--preset", default="cpu-demo")
+    r.add_argument("--preset", default="cpu-demo", choices=presets, metavar="PRESET", help=preset_help)
     r.add_argument("--run-dir", default=None, help="default: runs/<preset>")
     r.add_argument("--data-dir", default=None, help="default: the preset's data_dir")
     r.add_argument("--only", nargs="*", default=None, help="notebook prefixes, e.g. 00 01")
@@ -100,11 +140,11 @@ def build_parser() -> argparse.ArgumentParser:
     e.set_defaults(func=_cmd_env)
 
     s = sub.add_parser("presets", help="list the presets, or show one resolved config")
-    s.add_argument("--show", default=None)
+    s.add_argument("--show", default=None, choices=presets, metavar="PRESET", help="print one preset's fields")
     s.set_defaults(func=_cmd_presets)
 
     v = sub.add_parser("evaluate", help="benchmark a method on the preset's eval splits (resumable)")
-    v.add_argument("--preset", default="cpu-demo")
+    v.add_argument("--preset", default="cpu-demo", choices=presets, metavar="PRESET", help=preset_help)
     v.add_argument("--method", nargs="+", required=True,
                    choices=["uniform", "oracle", "base", "sft", "grpo", "omni-r1"])
     v.add_argument("--split", nargs="*", default=None, help="default: the preset's data.eval_splits")
@@ -131,7 +171,21 @@ def main(argv: list[str] | None = None) -> int:
 
         return int(omnisynth.main(argv[1:]) or 0)
     args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    from omni_r1_lite.data.schema import DataError
+    from omni_r1_lite.evaluation.methods import MissingWeightsError
+
+    try:
+        return int(args.func(args) or 0)
+    except (UserError, MissingWeightsError, DataError) as e:  # what the user can fix: one line
+        print(f"omni-r1-lite {args.cmd}: error: {' '.join(str(e).split())}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt as e:
+        from omni_r1_lite.notebook import ReproduceInterrupted
+
+        where = f" during {e.notebook}; the report ({e.report}) says so" if isinstance(e, ReproduceInterrupted) else ""
+        print(f"\nomni-r1-lite {args.cmd}: interrupted (Ctrl-C){where}. Run the same command again to go on: "
+              "finished work is kept and every resume says so.", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -263,7 +263,7 @@ def _smoke() -> KitConfig:
     return KitConfig(
         name="smoke",
         description="CI: every notebook in seconds on a CPU; tiny models, a handful of OmniSynth clips.",
-        requirements=Requirements(device="cpu", min_ram_gb=4, est_minutes=5),
+        requirements=Requirements(device="cpu", min_ram_gb=4, est_minutes=3),
         data=DataConfig(synth_train_clips=8, synth_eval_clips=4, synth_num_frames=8, synth_seconds_per_frame=0.5,
                         max_eval_samples=4),
         system1=System1Config(model="tiny-xs", max_frames=8, min_frames=8, frame_max_pixels=84 * 112,

@@ -70,7 +70,7 @@ def kernel_name() -> str:
 @dataclass
 class NotebookRun:
     notebook: str
-    status: str  # "ok", "failed", "missing"
+    status: str  # "ok", "failed", "interrupted", "missing", "stale" (an earlier run's, before a rerun above it)
     seconds: float = 0.0
     output: str | None = None
     error: str | None = None
@@ -80,15 +80,37 @@ def run_notebook(path: Path, out_path: Path, parameters: dict[str, Any], cwd: Pa
                  timeout: int | None = None) -> NotebookRun:
     """Execute one notebook headless in a fresh kernel with papermill."""
     import papermill as pm
+    from traitlets.config import Config
 
     out_path.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
     try:
+        # the cell bar on a terminal: notebook 04 runs for minutes (off in logs, where it is noise)
         pm.execute_notebook(str(path), str(out_path), parameters=parameters, kernel_name=kernel_name(),
-                            cwd=str(cwd) if cwd else None, progress_bar=False, execution_timeout=timeout)
+                            cwd=str(cwd) if cwd else None, progress_bar=_show_progress(),
+                            execution_timeout=timeout,
+                            # a local kernel over IPC: no "running over TCP without encryption" per notebook
+                            config=Config({"KernelManager": {"transport": "ipc"}}))
     except pm.PapermillExecutionError as e:
-        return NotebookRun(path.name, "failed", time.time() - t0, str(out_path), f"{e.ename}: {e.evalue}")
+        status = "interrupted" if e.ename == "KeyboardInterrupt" else "failed"
+        return NotebookRun(path.name, status, time.time() - t0, str(out_path), f"{e.ename}: {e.evalue}")
     return NotebookRun(path.name, "ok", time.time() - t0, str(out_path))
+
+
+def _show_progress() -> bool:
+    """papermill's per-cell bar: on a terminal, or with ``OMNI_R1_LITE_PROGRESS=1``."""
+    import sys
+
+    flag = os.environ.get("OMNI_R1_LITE_PROGRESS")
+    return flag == "1" if flag is not None else sys.stderr.isatty()
+
+
+class ReproduceInterrupted(KeyboardInterrupt):
+    """Ctrl-C during `reproduce`: the report was written first (``notebook`` marked interrupted)."""
+
+    def __init__(self, notebook: str, report: Path):
+        super().__init__(notebook)
+        self.notebook, self.report = notebook, report
 
 
 def reproduce(preset: str, run_dir: str | os.PathLike, data_dir: str | os.PathLike | None = None,
@@ -101,6 +123,7 @@ def reproduce(preset: str, run_dir: str | os.PathLike, data_dir: str | os.PathLi
     from omni_r1_lite.repro import RunDir
 
     cfg = get_preset(preset)
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # no "Writing model shards: 0%" in outputs
     run = RunDir.create(Path(run_dir).resolve(), cfg)
     data_dir = str(Path(data_dir or cfg.data.data_dir).resolve())
     params = {"PRESET": preset, "RUN_DIR": str(run.path), "DATA_DIR": data_dir}
@@ -114,7 +137,15 @@ def reproduce(preset: str, run_dir: str | os.PathLike, data_dir: str | os.PathLi
             results.append(NotebookRun(info.file, "missing"))
             continue
         print(f"[reproduce] {info.file} ...", flush=True)
-        res = run_notebook(nb, run.path / "notebooks" / info.file, params, cwd=src)
+        t0 = time.time()
+        try:
+            res = run_notebook(nb, run.path / "notebooks" / info.file, params, cwd=src)
+        except KeyboardInterrupt:
+            res = NotebookRun(info.file, "interrupted", time.time() - t0, str(run.path / "notebooks" / info.file),
+                              "interrupted (Ctrl-C): its copy in the run folder is cut off")
+        if res.status == "interrupted":
+            results.append(res)
+            raise ReproduceInterrupted(info.file, write_report(run, results))
         print(f"[reproduce] {info.file}: {res.status} in {res.seconds:.1f} s" +
               (f" — {res.error}" if res.error else ""), flush=True)
         results.append(res)
@@ -137,8 +168,15 @@ def notebook_history(run, results: list[NotebookRun]) -> list[NotebookRun]:
             known = {d["notebook"]: NotebookRun(**d) for d in json.loads(path.read_text())}
         except (ValueError, TypeError, KeyError):
             known = {}
-    known.update({r.notebook: r for r in results})
     order = {info.file: i for i, info in enumerate(NOTEBOOKS)}
+    broken = [order.get(r.notebook, len(order)) for r in results if r.status in ("failed", "interrupted")]
+    if broken:  # an earlier run's notebooks after the one that stopped read what it was rewriting
+        now = {r.notebook for r in results}
+        for name, r in list(known.items()):
+            if name not in now and order.get(name, -1) > min(broken) and r.status == "ok":
+                known[name] = NotebookRun(r.notebook, "stale", r.seconds, r.output,
+                                          "from an earlier run: a notebook before it stopped in this one")
+    known.update({r.notebook: r for r in results})
     merged = sorted(known.values(), key=lambda r: (order.get(r.notebook, len(order)), r.notebook))
     path.write_text(json.dumps([asdict(r) for r in merged], indent=1))
     return merged
@@ -161,18 +199,31 @@ def write_report(run, results: list[NotebookRun]) -> Path:
     failed = [r for r in results if r.status == "failed"]
     for r in failed:
         lines += ["", f"**{r.notebook} failed**: `{r.error}` (see {r.output})."]
+    for r in results:
+        if r.status == "interrupted":
+            lines += ["", f"**Interrupted** (Ctrl-C) during {r.notebook}: its copy in `notebooks/` is cut off. "
+                          "Run the same command again to go on (finished work is kept; resumes say so)."]
+    stale = [r.notebook for r in results if r.status == "stale"]
+    if stale:
+        lines += ["", f"**Stale**: {', '.join(stale)} come from an earlier run; a notebook before them stopped in "
+                      "this one, so their figures and numbers may not match it. Rerun to refresh them."]
     results = run.path / "eval" / "results.md"
     if results.exists():
         lines += ["", "## Results", "", results.read_text().strip()]
     metrics = run.metrics()
     order = expected_order(metrics, cfg.data.dataset)
     if order:
+        if cfg.name.startswith("smoke"):
+            order += (" *(`smoke` trains a tiny model for a few steps to exercise every code path: it cannot "
+                      "learn, so this order is not expected to hold; `cpu-demo` is the run that shows it.)*")
         lines += ["", order]
-    if metrics:
-        lines += ["", "## Metrics", "", "```json", json.dumps(metrics, indent=2, sort_keys=True), "```"]
     figures = sorted((run.path / "figures").glob("*.png"))
     if figures:
-        lines += ["", "## Figures", ""] + [f"![{f.stem}](figures/{f.name})" for f in figures]
+        lines += ["", "## Figures", ""]
+        for f in figures:
+            lines += [f"**{f.stem}**", "", f"![{f.stem}](figures/{f.name})", ""]
+    if metrics:  # the raw record last: people read the results and figures first
+        lines += ["", "## Metrics (raw)", "", "```json", json.dumps(metrics, indent=2, sort_keys=True), "```"]
     path = run.path / "report.md"
     path.write_text("\n".join(lines) + "\n")
     return path
@@ -221,16 +272,61 @@ def expected_order(metrics: dict[str, Any], dataset: str) -> str | None:
     return line
 
 
-def start(preset: str, run_dir: str = "", data_dir: str = ""):
-    """The first code cell of every notebook: seed, open the run folder, return (run, cfg, data_dir)."""
+PARAMETERS = ("PRESET", "RUN_DIR", "DATA_DIR", "TRAIN")
+"""Every name a notebook's ``parameters`` cell may set (a test checks each notebook against it)."""
+
+
+class UnknownParameterError(ValueError):
+    """papermill ``-p NAME value`` for a name no notebook reads: it would be ignored silently."""
+
+
+def project_root(start: str | os.PathLike | None = None) -> Path:
+    """Where relative ``RUN_DIR``/``DATA_DIR`` and the default ``runs/`` resolve: ``$OMNI_R1_LITE_ROOT``,
+    else the kit checkout holding the working folder (JupyterLab starts kernels in ``notebooks/``),
+    else the working folder (a pip install on Colab)."""
+    env = os.environ.get("OMNI_R1_LITE_ROOT")
+    if env:
+        return Path(env)
+    here = Path(start or os.getcwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "omni_r1_lite" / "__init__.py").is_file() and (folder / "notebooks").is_dir():
+            return folder
+    return here
+
+
+def _check_parameters(names: dict) -> None:
+    unknown = sorted(n for n in names if n.isupper() and not n.startswith("_") and n not in PARAMETERS)
+    if unknown:
+        raise UnknownParameterError(
+            f"unknown notebook parameter {', '.join(unknown)}: the notebooks take {', '.join(PARAMETERS)} "
+            f"(papermill -p PRESET smoke); a misspelt one would be ignored and the default preset run")
+
+
+def start(preset: str = "", run_dir: str = "", data_dir: str = ""):
+    """The first code cell of every notebook: seed, open the run folder, return (run, cfg, data_dir).
+
+    ``preset`` ``""``: ``$OMNI_R1_LITE_PRESET``, else ``cpu-demo`` (so one variable sets all six
+    notebooks). Relative ``run_dir`` / ``data_dir`` (and the default ``runs/<preset>``) resolve
+    against `project_root`, whatever folder the kernel runs in. A parameter papermill injected
+    that no notebook reads (``-p PRESETS smoke``) is an error, not a silent default run.
+    """
+    import inspect
+
     from omni_r1_lite.config import check_system2, get_preset
     from omni_r1_lite.repro import RunDir, default_run_dir, seed_everything
 
+    caller = inspect.currentframe().f_back
+    if caller is not None and caller.f_globals.get("__name__") == "__main__":
+        _check_parameters(caller.f_globals)
+    preset = preset or os.environ.get("OMNI_R1_LITE_PRESET", "") or "cpu-demo"
     cfg = get_preset(preset)
     check_system2(cfg)
-    run = RunDir.create(run_dir or default_run_dir(preset), cfg)
+    root = project_root()
+    run_path = Path(run_dir) if run_dir else default_run_dir(preset)
+    data_path = Path(data_dir or cfg.data.data_dir)
+    run = RunDir.create(run_path if run_path.is_absolute() else root / run_path, cfg)
     seed_everything(cfg.seed)
-    return run, cfg, Path(data_dir or cfg.data.data_dir)
+    return run, cfg, data_path if data_path.is_absolute() else root / data_path
 
 
 def _is_literal_assignments(source: str) -> bool:
@@ -259,7 +355,8 @@ def notebook_problems(nb: dict) -> list[str]:
     ...      "outputs": [], "execution_count": None},
     ...     {"cell_type": "code", "source": 'PRESET = "cpu-demo"', "metadata": {"tags": ["parameters"]},
     ...      "outputs": [], "execution_count": None},
-    ...     {"cell_type": "markdown", "source": "## Summary", "metadata": {}}]}
+    ...     {"cell_type": "markdown", "source": "## Summary", "metadata": {}}],
+    ...     "metadata": {"kernelspec": {"name": "omni-r1-lite", "display_name": "Python (omni-r1-lite)"}}}
     >>> notebook_problems(good)
     []
     >>> good["cells"][2]["outputs"] = [{"output_type": "stream", "text": "hi"}]
@@ -287,6 +384,17 @@ def notebook_problems(nb: dict) -> list[str]:
             problems.append("the parameters cell must hold literal assignments only")
         elif "PRESET" not in src[p]:
             problems.append("the parameters cell must define PRESET")
+        else:
+            import ast
+
+            names = {t.id for node in ast.parse(src[p]).body
+                     for t in (node.targets if isinstance(node, ast.Assign) else [node.target])
+                     if isinstance(t, ast.Name)}
+            if names - set(PARAMETERS):
+                problems.append(f"parameters {sorted(names - set(PARAMETERS))} are not in notebook.PARAMETERS")
+    spec = (nb.get("metadata") or {}).get("kernelspec") or {}
+    if spec.get("name") != "omni-r1-lite":
+        problems.append("the kernelspec must be the kit's ('omni-r1-lite', 'Python (omni-r1-lite)')")
     installs = [i for i, t in enumerate(tags) if "install" in t]
     if len(installs) != 1:
         problems.append(f"{len(installs)} cells tagged 'install' (want exactly 1)")

@@ -24,7 +24,7 @@ def save_figure(fig, path: str | Path, dpi: int = 110) -> Path:
 
 
 def preset_memory_figure(checks, presets, machine):
-    """Bars: GPU memory each preset needs, a line at this machine's GPU memory; green = can run."""
+    """Bars: GPU memory each preset needs, a line at this machine's GPU memory; teal = can run, orange = cannot."""
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 2.8))
@@ -35,7 +35,7 @@ def preset_memory_figure(checks, presets, machine):
     ax.text(machine.gpu_memory_gb, -0.6, f" this machine: {machine.gpu_memory_gb:g} GiB GPU", va="top", fontsize=8)
     ax.set_xlabel("GPU memory needed (GiB); 0 = runs on a CPU")
     ax.invert_yaxis()
-    ax.set_title("Which presets can this machine run? (green = yes)")
+    ax.set_title("Which presets can this machine run? (teal = yes, orange = no)")
     return fig
 
 
@@ -198,7 +198,7 @@ def levers_figure(table):
     ax.set_xticks(np.arange(len(groups)) + width * (len(plans) - 1) / 2, groups)
     ax.set_ylabel("J&F (points)")
     ax.set_ylim(0, 100)
-    ax.legend(fontsize=8, ncol=2)
+    ax.legend(fontsize=8, ncol=min(len(plans), 4), loc="upper center", bbox_to_anchor=(0.5, -0.12), frameon=False)
     ax.set_title("The two levers: which keyframes, and the rewrite")
     return fig
 
@@ -243,19 +243,22 @@ def training_curves(grpo_log, sft_log=None, window: int = 10):
     fig, axes = plt.subplots(1, n, figsize=(3.6 * n, 2.8))
     ax = axes[0]
     steps = [r["step"] for r in grpo_log]
+    few = len(steps) <= 5  # a short run (smoke): points, or a single smoothed value would be invisible
+    mark = {"marker": "o", "ms": 4} if few else {}
     if grpo_log:
-        ax.plot(steps[len(steps) - len(smooth(steps)):], smooth([r["reward"] for r in grpo_log]),
-                color=COLORS["grpo"], lw=2, label="total")
+        total = [r["reward"] for r in grpo_log] if few else smooth([r["reward"] for r in grpo_log])
+        ax.plot(steps[len(steps) - len(total):], total, color=COLORS["grpo"], lw=2, label="total", **mark)
         for k in sorted(grpo_log[0]["components"]):
-            vals = smooth([r["components"].get(k, 0.0) for r in grpo_log])
-            ax.plot(steps[len(steps) - len(vals):], vals, lw=1, label=k)
-    ax.set_title("GRPO reward (smoothed)")
+            raw = [r["components"].get(k, 0.0) for r in grpo_log]
+            vals = raw if few else smooth(raw)
+            ax.plot(steps[len(steps) - len(vals):], vals, lw=1, label=k, **mark)
+    ax.set_title("GRPO reward" + ("" if few else " (smoothed)"))
     ax.set_xlabel("step")
     ax.legend(fontsize=7)
-    axes[1].plot(steps, [r["kl"] for r in grpo_log], color=COLORS["fail"])
+    axes[1].plot(steps, [r["kl"] for r in grpo_log], color=COLORS["fail"], **mark)
     axes[1].set_title("KL to the base (adapters off)")
     axes[1].set_xlabel("step")
-    axes[2].plot(steps, [r["completion_length"] for r in grpo_log], color=COLORS["neutral"])
+    axes[2].plot(steps, [r["completion_length"] for r in grpo_log], color=COLORS["neutral"], **mark)
     axes[2].set_title("completion length (tokens)")
     axes[2].set_xlabel("step")
     if sft_log is not None:
@@ -298,6 +301,39 @@ def per_type_figure(by_method: dict):
     ax.set_xticks(np.arange(len(types)) + width * (len(methods) - 1) / 2, types)
     ax.set_ylabel("J&F (points)")
     ax.set_ylim(0, 100)
-    ax.legend(fontsize=8, ncol=len(methods))
+    ax.legend(fontsize=8, ncol=min(len(methods), 6), loc="upper center", bbox_to_anchor=(0.5, -0.12),
+              frameon=False)  # below the axes: never over a bar
     ax.set_title("J&F per expression type")
+    return fig
+
+
+def summary_figure(split: dict, paired: dict):
+    """The evaluation's headline: J&F where the target is there and null clips segmented as empty,
+    per method (``split``: `target_and_null` per method), and each step of the expected order as a
+    paired difference with its 95 % bootstrap interval (``paired``: ``{"a-b": paired_difference}``)."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    methods = list(split)
+    fig, axes = plt.subplots(1, 3, figsize=(11, 3), gridspec_kw={"width_ratios": [2, 2, 1.4]})
+    for ax, key, title in ((axes[0], "jf", "J&F where the target is there"),
+                           (axes[1], "null_empty", "null clips segmented as empty (%)")):
+        vals = [split[m].get(key) if split[m].get(key) is not None else np.nan for m in methods]
+        bars = ax.bar(range(len(methods)), vals, color=[COLORS.get(m, "0.5") for m in methods])
+        ax.bar_label(bars, fmt="%.1f", fontsize=8)
+        ax.set_xticks(range(len(methods)), methods, fontsize=8)
+        ax.set_ylim(0, 105)
+        ax.set_title(title, fontsize=9)
+    ax = axes[2]
+    names = list(paired)
+    for i, k in enumerate(names):
+        d = paired[k]
+        ax.errorbar([d["diff"]], [i], xerr=[[d["diff"] - d["low"]], [d["high"] - d["diff"]]], fmt="o", color="k",
+                    capsize=3)
+    ax.axvline(0, color="0.6", lw=1)
+    ax.set_yticks(range(len(names)), [k.replace("-", " − ") for k in names], fontsize=8)
+    ax.set_ylim(-0.7, max(len(names), 1) - 0.3)
+    ax.set_xlabel("J&F difference (points), 95 % interval", fontsize=8)
+    ax.set_title("each step of the order", fontsize=9)
+    fig.tight_layout()
     return fig

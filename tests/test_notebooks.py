@@ -22,8 +22,8 @@ def test_notebook_hygiene(path):
     assert notebook_problems(json.loads(path.read_text())) == []
 
 
-def _nb(cells):
-    return {"cells": cells, "metadata": {}}
+def _nb(cells, kernel="omni-r1-lite"):
+    return {"cells": cells, "metadata": {"kernelspec": {"name": kernel}}}
 
 
 def _code(src, tags=(), outputs=(), count=None):
@@ -34,7 +34,7 @@ def _code(src, tags=(), outputs=(), count=None):
 GOOD = [
     {"cell_type": "markdown", "source": "# x\n**Requirements:** CPU", "metadata": {}},
     _code(INSTALL_CELL, ["install"]),
-    _code('PRESET = "smoke"\nSTEPS = 3', ["parameters"]),
+    _code('PRESET = "smoke"\nTRAIN = False', ["parameters"]),
     {"cell_type": "markdown", "source": "## Summary", "metadata": {}},
 ]
 
@@ -53,6 +53,36 @@ def test_hygiene_fails_on_outputs_counts_params_and_install():
     assert any("literal" in p for p in notebook_problems(_nb(computed)))
     edited = [GOOD[0], _code(INSTALL_CELL + "\n!pip install torch", ["install"])] + GOOD[2:]
     assert any("install cell differs" in p for p in notebook_problems(_nb(edited)))
+
+
+def test_hygiene_wants_the_kits_kernel_and_known_parameters():
+    assert any("kernelspec" in p for p in notebook_problems(_nb(GOOD, kernel="python3")))
+    typo = GOOD[:2] + [_code('PRESETS = "smoke"\nPRESET = ""', ["parameters"])] + GOOD[3:]
+    assert any("PRESETS" in p for p in notebook_problems(_nb(typo)))
+    for path in COMMITTED:  # the committed notebooks pass both rules
+        assert notebook_problems(json.loads(path.read_text())) == [], path.name
+
+
+def test_start_resolves_paths_in_the_checkout_and_refuses_unknown_parameters(tmp_path, monkeypatch):
+    """A kernel JupyterLab starts in notebooks/ used to write runs/ and data/ under notebooks/;
+    papermill -p PRESETS smoke used to warn and then run the heavy default preset."""
+    import omni_r1_lite.notebook as nbmod
+
+    root = Path(nbmod.__file__).resolve().parent.parent
+    monkeypatch.chdir(root / "notebooks")
+    monkeypatch.delenv("OMNI_R1_LITE_ROOT", raising=False)
+    monkeypatch.delenv("OMNI_R1_LITE_RUNS", raising=False)
+    assert nbmod.project_root() == root
+    monkeypatch.setenv("OMNI_R1_LITE_ROOT", str(tmp_path))
+    monkeypatch.setenv("OMNI_R1_LITE_PRESET", "smoke")
+    run, cfg, data_dir = nbmod.start()  # "" -> the environment's preset
+    assert cfg.name == "smoke" and run.path == tmp_path / "runs" / "smoke" and data_dir == tmp_path / "data"
+    scope = {"__name__": "__main__", "PRESETS": "smoke", "PRESET": ""}
+    with pytest.raises(nbmod.UnknownParameterError, match="PRESETS"):
+        exec("from omni_r1_lite.notebook import start\nstart(PRESET)", scope)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("OMNI_R1_LITE_ROOT")
+    assert nbmod.project_root() == tmp_path.resolve()  # no checkout around: the working folder
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +107,27 @@ def test_notebook_runs_with_smoke_preset(smoke_run, path):
 
 
 @pytest.mark.notebooks
+def test_every_figure_is_distinct_and_named_in_its_notebook(smoke_run):
+    """05_summary.png used to be byte-identical to 05_per_type.png; a figure no text names is one the
+    reader cannot find in the run folder."""
+    import hashlib
+    import re
+
+    run_dir, _ = smoke_run
+    figures = sorted((run_dir / "figures").glob("*.*"))
+    assert len(figures) >= 15
+    digests = {}
+    for f in figures:
+        digests.setdefault(hashlib.sha256(f.read_bytes()).hexdigest(), []).append(f.name)
+    assert all(len(v) == 1 for v in digests.values()), [v for v in digests.values() if len(v) > 1]
+    text = {p.name[:2]: " ".join("".join(c["source"]) for c in json.loads(p.read_text())["cells"]
+                                 if c["cell_type"] == "markdown") for p in COMMITTED}
+    for f in figures:
+        pattern = re.sub(r"_(best|worst)_\d+\.png$", "_best|worst_<index>.png", f.name)
+        assert f.name in text[f.name[:2]] or pattern in text[f.name[:2]], f"{f.name} is not named in its notebook"
+
+
+@pytest.mark.notebooks
 def test_reproduce_writes_report_and_run_record(smoke_run):
     run_dir, results = smoke_run
     report = (run_dir / "report.md").read_text()
@@ -90,6 +141,8 @@ def test_reproduce_writes_report_and_run_record(smoke_run):
     versions = json.loads((run_dir / "versions.json").read_text())
     assert versions["packages"]["torch"]
     assert "setup" in json.loads((run_dir / "metrics.json").read_text())
+    assert report.index("## Metrics (raw)") > report.index("## Figures") > report.index("## Results")
+    assert "it cannot learn" in report  # smoke says its order is not expected to hold
 
 
 @pytest.mark.notebooks
@@ -122,3 +175,66 @@ def test_report_keeps_notebooks_run_earlier_into_the_same_folder(tmp_path):
     assert merged[0].seconds == 10.0 and merged[-1].status == "failed" and merged[-1].seconds == 3.0
     (tmp_path / "notebook_runs.json").write_text("not json")  # a damaged record is replaced, not fatal
     assert [r.notebook for r in notebook_history(run, first[:1])] == [NOTEBOOKS[0].file]
+
+
+def test_an_interrupted_reproduce_says_so_marks_later_results_stale_and_reruns_clean(tmp_path, monkeypatch, capsys):
+    """Ctrl-C in 02 used to print a traceback and leave a report saying all six notebooks were ok."""
+    import omni_r1_lite.notebook as nbmod
+    from omni_r1_lite.cli import main
+    from omni_r1_lite.notebook import NotebookRun, ReproduceInterrupted, reproduce
+
+    def fake(stop_at=None):
+        def run(path, out, params, cwd=None, timeout=None):
+            if path.name.startswith(stop_at or "--"):
+                raise KeyboardInterrupt
+            return NotebookRun(path.name, "ok", 1.0, str(out))
+        return run
+
+    run_dir = tmp_path / "run"
+    monkeypatch.setattr(nbmod, "run_notebook", fake())
+    reproduce("smoke", run_dir, data_dir=tmp_path / "data")
+    monkeypatch.setattr(nbmod, "run_notebook", fake("02"))
+    with pytest.raises(ReproduceInterrupted) as err:
+        reproduce("smoke", run_dir, data_dir=tmp_path / "data")
+    assert err.value.notebook == "02_two_system_pipeline.ipynb"
+    report = (run_dir / "report.md").read_text()
+    status = {r["notebook"]: r["status"] for r in json.loads((run_dir / "notebook_runs.json").read_text())}
+    assert status["01_data.ipynb"] == "ok" and status["02_two_system_pipeline.ipynb"] == "interrupted"
+    assert {status[n] for n in ("03_rewards.ipynb", "04_grpo_training.ipynb", "05_evaluation.ipynb")} == {"stale"}
+    assert "**Interrupted** (Ctrl-C) during 02_two_system_pipeline.ipynb" in report and "**Stale**" in report
+    capsys.readouterr()
+    rc = main(["reproduce", "--preset", "smoke", "--run-dir", str(run_dir), "--data-dir", str(tmp_path / "data")])
+    err_text = capsys.readouterr().err
+    assert rc == 130 and "interrupted (Ctrl-C) during 02_two_system_pipeline.ipynb" in err_text
+    assert "Traceback" not in err_text and len(err_text.strip().splitlines()) == 1
+    monkeypatch.setattr(nbmod, "run_notebook", fake())  # the rerun: everything ok again, nothing stale
+    reproduce("smoke", run_dir, data_dir=tmp_path / "data")
+    status = {r["notebook"]: r["status"] for r in json.loads((run_dir / "notebook_runs.json").read_text())}
+    assert set(status.values()) == {"ok"} and "Stale" not in (run_dir / "report.md").read_text()
+
+
+def test_user_mistakes_give_one_line_and_a_non_zero_exit(tmp_path, capsys):
+    from omni_r1_lite.cli import main
+
+    cases = [
+        (["reproduce", "--preset", "cpu_demo"], "invalid choice: 'cpu_demo'"),
+        (["evaluate", "--preset", "smoke", "--method", "grpo", "--run-dir", str(tmp_path / "r")], "no GRPO weights"),
+        (["reproduce", "--preset", "smoke", "--data-dir", str(tmp_path / "no" / "such" / "dir")], "parent folder"),
+        (["reproduce", "--preset", "colab-3b"], "cannot run on this machine"),
+        (["evaluate", "--preset", "smoke", "--method", "uniform", "--set", "data.nope=1"], "no config field"),
+    ]
+    for argv, words in cases:
+        try:
+            rc = main(argv)
+        except SystemExit as e:  # argparse's own one-line usage error
+            rc = e.code
+        assert rc == 2, argv
+        err = capsys.readouterr().err
+        assert words in err and "Traceback" not in err, (argv, err)
+        assert len([ln for ln in err.splitlines() if "error" in ln]) == 1, err
+    assert not (tmp_path / "no").exists()
+    with pytest.raises(SystemExit):
+        main(["reproduce", "--help"])
+    out = capsys.readouterr().out
+    assert "smoke-revos" in out and "default: cpu-demo" in out
+

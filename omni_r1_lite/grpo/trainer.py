@@ -32,6 +32,7 @@ import json
 import math
 import shutil
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -227,7 +228,10 @@ class GRPOTrainer:
     def _logps(self, model, batch, ids, mask):
         g = self.g.num_generations
         ckpt = getattr(self.policy, "is_activation_checkpointing", None)
-        ckpt = getattr(self.policy, "is_gradient_checkpointing", False) if ckpt is None else ckpt
+        if ckpt is None:  # the old name (a wrapper without the new one): asked quietly
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", FutureWarning)
+                ckpt = getattr(self.policy, "is_gradient_checkpointing", False)
         shared = self.g.share_prompt and not ckpt
         fn = completion_logps if shared else naive_completion_logps
         return fn(model, batch, ids, mask, g, temperature=self.g.temperature)
@@ -455,6 +459,10 @@ class GRPOTrainer:
         complete = self.checkpoints() if resume else []
         if complete:
             start = self.load_checkpoint(complete[-1])
+            if self.accelerator.is_main_process:  # a resume always says so
+                done = "nothing left to do" if start >= max_steps else f"{max_steps - start} step(s) to go"
+                print(f"[grpo] resuming from {complete[-1]} (step {start} of {max_steps}; {done}); "
+                      f"delete {self.out_dir} to start over", flush=True)
         self._trim_log(start)
         bar = None
         if self.progress and self.accelerator.is_main_process:

@@ -84,7 +84,9 @@ def breakdown_figure(labels: Sequence[str], breakdowns: Sequence[RewardBreakdown
     ax.set_xticks(x, labels, rotation=30, ha="right", fontsize=8)
     ax.set_ylabel("weighted reward")
     ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=7, ncol=len(groups) + 1, loc="upper right", frameon=False)
+    if (neg < 0).any():  # the hatched negative parts: say what they are
+        ax.bar([np.nan], [0], color="white", edgecolor="0.4", hatch="//", label="penalty (below 0)")
+    ax.legend(fontsize=7, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.28), frameon=False)  # below, never on a bar
     ax.set_ylim(min(-0.5, neg.min() - 0.2), pos.max() + 1.2)
     return fig
 
