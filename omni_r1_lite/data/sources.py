@@ -146,9 +146,9 @@ def load_omnisynth_revos(root: str | Path, split: str | list[str], strict: bool 
     the soundtrack from the RefAVS copy of the clip."""
     import dataclasses
 
-    from omni_r1_lite.data.omnisynth.loader import ClipAnnotation, expected_frames
+    from omni_r1_lite.data.omnisynth.loader import ClipAnnotation, checked_annotation
     from omni_r1_lite.data.revos import load_revos
-    from omni_r1_lite.data.schema import EXPRESSION_TYPES, DataError
+    from omni_r1_lite.data.schema import EXPRESSION_TYPES
 
     root = Path(root)
     names = [split] if isinstance(split, str) else list(split)
@@ -160,14 +160,8 @@ def load_omnisynth_revos(root: str | Path, split: str | list[str], strict: bool 
         out.info.update({k: v for k, v in base.info.items() if k != "expression_file"})
         for s in base:
             vid = s.meta["video"]
-            if vid not in annotations:
-                annotations[vid] = ClipAnnotation(root / "refavs" / "annotations" / f"{vid}.json")
-            try:
-                expected_frames(s, annotations[vid])
-            except DataError as e:
-                if strict:
-                    raise
-                out.skipped.append((s.sample_id, str(e)))
+            if checked_annotation(s, vid, annotations, root / "refavs" / "annotations", strict=strict,
+                                  skipped=out.skipped) is None:
                 continue
             audio = root / "refavs" / "media" / vid / "audio.wav"
             kind = s.meta.get("type")

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -220,10 +221,38 @@ class GroupSample:
 
 
 @torch.no_grad()
+def _draw(probs: torch.Tensor, generator: torch.Generator | None, rows: tuple[int, int] | None) -> torch.Tensor:
+    """One token per row of ``probs``: ``torch.multinomial(probs, 1)``, written as what it computes
+    (``argmax(probs / q)``, ``q ~ Exp(1)``: torch's own single-sample path, bit-identical).
+
+    ``rows = (offset, total)``: these rows are rows ``offset …`` of a batch of ``total`` rows spread
+    over several processes; the noise of the whole batch is drawn and this slice used, so that each
+    row gets the noise it would get in one process holding the whole batch. The noise is drawn on
+    the generator's device (a CPU generator cannot drive a CUDA ``multinomial``)."""
+    if rows is None:
+        offset, total = 0, probs.shape[0]
+    else:
+        offset, total = rows
+        if not 0 <= offset <= total - probs.shape[0]:
+            raise ValueError(f"rows {rows} do not hold a slice of {probs.shape[0]} rows")
+    where = generator.device if generator is not None else probs.device
+    q = torch.empty((total, probs.shape[1]), dtype=probs.dtype, device=where).exponential_(1, generator=generator)
+    return (probs / q[offset:offset + probs.shape[0]].to(probs.device)).argmax(-1)
+
+
 def sample_group(model, batch: PromptBatch, g: int, max_new_tokens: int, eos_id: int, pad_id: int,
                  temperature: float = 1.0, top_p: float = 1.0, top_k: int = 0, do_sample: bool = True,
-                 suppress_tokens: list[int] | None = None, generator: torch.Generator | None = None) -> GroupSample:
-    """Sample ``g`` completions per prompt with the prompt encoded once (see the module docstring)."""
+                 suppress_tokens: list[int] | None = None, generator: torch.Generator | None = None,
+                 noise_rows: tuple[int, int] | None = None,
+                 all_finished: Callable[[bool], bool] | None = None) -> GroupSample:
+    """Sample ``g`` completions per prompt with the prompt encoded once (see the module docstring).
+
+    Several processes (data parallel): ``noise_rows = (first, total)`` places this process's
+    ``batch.size * g`` rows in the global batch, so that the completions do not depend on how the
+    prompts are spread over processes (`_draw`). ``all_finished(local) -> global`` makes decoding
+    collective: a process whose rows have all ended keeps stepping (with padding) until every
+    process's have, so every process runs the same number of forward passes whatever its prompts
+    (needed where a forward pass is itself collective: FSDP / ZeRO-3 sharded weights)."""
     device = batch.inputs["input_ids"].device
     cache, logits = prefill(model, batch, g)
     _reserve(cache, max_new_tokens)
@@ -235,13 +264,16 @@ def sample_group(model, batch: PromptBatch, g: int, max_new_tokens: int, eos_id:
     for step in range(max_new_tokens):
         scores = _filter_logits(logits, temperature, top_p, top_k, suppress)
         if do_sample:
-            nxt = torch.multinomial(torch.softmax(scores, -1), 1, generator=generator).squeeze(1)
+            nxt = _draw(torch.softmax(scores, -1), generator, noise_rows)
         else:
             nxt = scores.argmax(-1)
         nxt = torch.where(finished, torch.full_like(nxt, pad_id), nxt)
         tokens.append(nxt)
         finished = finished | (nxt == eos_id)
-        if bool(finished.all()) or step == max_new_tokens - 1:
+        done = bool(finished.all())
+        if all_finished is not None:
+            done = all_finished(done)
+        if done or step == max_new_tokens - 1:
             break
         attn = torch.cat([attn, (~finished | (nxt == eos_id)).long()[:, None]], dim=1)
         pos = _completion_positions(batch, g, 1, offset=step)

@@ -84,6 +84,27 @@ def add_lora(model, cfg: KitConfig, seed: int = 0):
         return get_peft_model(model, lora)
 
 
+def sharded_weights(accelerator) -> bool:
+    """Whether the policy's weights are sharded over processes (FSDP, DeepSpeed ZeRO-3), so that
+    every forward pass is collective and all processes must run the same number of them."""
+    kind = str(getattr(accelerator, "distributed_type", "")).upper()
+    if "FSDP" in kind:
+        return True
+    ds = getattr(accelerator.state, "deepspeed_plugin", None)
+    return "DEEPSPEED" in kind and ds is not None and int(getattr(ds, "zero_stage", 0) or 0) == 3
+
+
+def grounds_with(pipeline, model) -> bool:
+    """Whether the pipeline's System-2 grounder runs ``model``'s own weights (the paper's frozen
+    copy is the policy with its adapters disabled)."""
+    grounder = getattr(getattr(pipeline, "detail", None), "grounder", None)
+    other = getattr(grounder, "model", None)
+    if other is None or not hasattr(other, "parameters"):
+        return False
+    mine = {id(p) for p in model.parameters()}
+    return any(id(p) in mine for p in other.parameters())
+
+
 def mixed_precision(cfg: KitConfig) -> str:
     """Accelerate's precision for the preset: fp32 ('no') on CPU, bf16 (or fp16) on GPU when 'auto'."""
     mp = cfg.grpo.mixed_precision
@@ -192,8 +213,20 @@ class GRPOTrainer:
         ds = getattr(self.accelerator.state, "deepspeed_plugin", None)
         if ds is not None:  # no DataLoader is prepared: tell DeepSpeed the micro-batch itself
             ds.deepspeed_config["train_micro_batch_size_per_gpu"] = self.g.per_device_prompts * self.g.num_generations
-        self.model, self.optimizer, self.scheduler = self.accelerator.prepare(model, opt, sched)
+        if sharded_weights(self.accelerator) and grounds_with(pipeline, model):
+            raise ValueError(
+                "System 2 grounds with the policy's own (frozen) thinker, and this launch shards its weights "
+                f"({self.accelerator.distributed_type}): every forward pass is then collective, but each process "
+                "grounds a different number of keyframes (its own samples, its own cache hits), which would hang. "
+                "Launch with configs/accelerate/ddp.yaml or deepspeed_zero2.yaml (a LoRA preset fits one GPU), "
+                "or give System 2 a grounder of its own")
+        # the scheduler is stepped here once per optimizer step, not by accelerate: its wrapper
+        # steps it once per *process* per optimizer step, which would run the schedule N times too
+        # fast on N processes (the kit's max_steps count optimizer steps, whatever N is)
+        self.model, self.optimizer = self.accelerator.prepare(model, opt)
+        self.scheduler = sched
         self.policy = self.accelerator.unwrap_model(self.model)
+        self.lockstep = sharded_weights(self.accelerator)
         self.reasoner = reasoner_factory(self.policy)
         self.step = 0
 
@@ -241,14 +274,24 @@ class GRPOTrainer:
 
         Returns ``(batch, out, completions)``: the `PromptBatch`, the `GroupSample` and the decoded
         completions (prompt-major). The sampling noise is a function of ``(seed, step, micro)``."""
-        g = self.g
+        g, acc = self.g, self.accelerator
         batch = self.encode(samples)
-        gen = torch.Generator(device="cpu").manual_seed(_step_seed(self.seed, step, 100 + micro))
+        # the noise of the whole step's batch (all processes), this process's rows of it: the same
+        # completions however the prompts are spread over processes; on the device it is used on
+        gen = torch.Generator(device=acc.device).manual_seed(_step_seed(self.seed, step, 100 + micro))
+        rows = batch.size * g.num_generations
         self.policy.eval()
         out = sample_group(self.policy, batch, g.num_generations, g.max_completion_length,
                            self.reasoner.eos_id, self.reasoner.pad_id, temperature=g.temperature,
-                           top_p=g.top_p, suppress_tokens=self.reasoner.suppress_tokens, generator=gen)
+                           top_p=g.top_p, suppress_tokens=self.reasoner.suppress_tokens, generator=gen,
+                           noise_rows=(acc.process_index * rows, acc.num_processes * rows),
+                           all_finished=self._all_finished if self.lockstep else None)
         return batch, out, self.reasoner.decode(out.ids)
+
+    def _all_finished(self, local: bool) -> bool:
+        """Whether every process's rollouts have ended (one all-reduce; see `sample_group`)."""
+        flag = torch.tensor([0.0 if local else 1.0], device=self.accelerator.device)
+        return float(self.accelerator.reduce(flag, reduction="sum")) == 0.0
 
     def score(self, samples: Sequence[Sample], completions: Sequence[Any]):
         """Phase 2: System 2 and the rewards of each group; ``(rewards float[P, G], breakdowns)``."""
@@ -279,16 +322,25 @@ class GRPOTrainer:
         if g.beta != 0.0:
             with torch.no_grad(), adapters_disabled(self.policy):
                 ref = self._logps(self.policy, batch, ids, mask)
+        acc = self.accelerator
+        items = None
+        if g.loss_type == "dapo" and acc.num_processes > 1:
+            # token-level normalisation over every process's tokens: the gradient all-reduce averages
+            # over processes, so each divides by (all tokens / processes)
+            total = acc.reduce(mask.sum().to(torch.float32).reshape(1), reduction="sum")
+            items = float(total) / acc.num_processes
         self.model.train()
-        with self.accelerator.accumulate(self.model):
+        with acc.accumulate(self.model):
             logps = self._logps(self.model, batch, ids, mask)
             res = grpo_loss(logps, logps.detach(), ref, adv, mask, beta=g.beta, epsilon=g.epsilon,
-                            loss_type=g.loss_type, max_completion_length=g.max_completion_length)
-            self.accelerator.backward(res.loss)
-            if self.accelerator.sync_gradients and g.max_grad_norm:
-                self.accelerator.clip_grad_norm_(self.model.parameters(), g.max_grad_norm)
+                            loss_type=g.loss_type, max_completion_length=g.max_completion_length,
+                            num_items_in_batch=items)
+            acc.backward(res.loss)
+            if acc.sync_gradients and g.max_grad_norm:
+                acc.clip_grad_norm_(self.model.parameters(), g.max_grad_norm)
             self.optimizer.step()
-            self.scheduler.step()
+            if acc.sync_gradients and not getattr(self.optimizer, "step_was_skipped", False):
+                self.scheduler.step()  # once per optimizer step (not for a step fp16 overflow skipped)
             self.optimizer.zero_grad()
         return res
 
@@ -320,6 +372,16 @@ class GRPOTrainer:
             kls.append(res.kl)
             clips.append(res.clip_ratio)
             times["update"] += time.perf_counter() - t0
+        if self.accelerator.num_processes > 1:  # the log reports the whole step: every process's groups
+            from accelerate.utils import gather_object
+
+            parts = gather_object([(totals, comps, fmt, zero_std, lengths, fins, losses, kls, clips)])
+            totals, fmt, zero_std, lengths, fins, losses, kls, clips = (
+                [v for part in parts for v in part[i]] for i in (0, 2, 3, 4, 5, 6, 7, 8))
+            comps = {}
+            for part in parts:
+                for k, v in part[1].items():
+                    comps.setdefault(k, []).extend(v)
         return StepRecord(
             step=step, reward=float(np.mean(totals)), reward_std=float(np.std(totals)),
             components={k: float(np.mean(v)) for k, v in comps.items()}, format_ok=float(np.mean(fmt)),

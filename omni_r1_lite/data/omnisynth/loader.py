@@ -92,6 +92,22 @@ def expected_frames(sample, annotation: ClipAnnotation) -> None:
             f"{len(missing)} missing)", Path(sample.frame_dir) / f"{missing[0]}.jpg")
 
 
+def checked_annotation(sample, vid: str, annotations: dict, annotation_dir: Path, *, strict: bool,
+                       skipped: list) -> ClipAnnotation | None:
+    """The clip's annotation (read once per clip into ``annotations``) after `expected_frames`;
+    ``None`` with the sample added to ``skipped`` when a frame is missing and ``strict`` is off."""
+    if vid not in annotations:
+        annotations[vid] = ClipAnnotation(Path(annotation_dir) / f"{vid}.json")
+    try:
+        expected_frames(sample, annotations[vid])
+    except DataError as e:
+        if strict:
+            raise
+        skipped.append((sample.sample_id, str(e)))
+        return None
+    return annotations[vid]
+
+
 def find_omnisynth_root(root: str | Path) -> Path:
     """The RefAVS root of an OmniSynth folder: ``root/refavs`` or ``root`` itself."""
     root = Path(root)
@@ -150,14 +166,8 @@ def load_omnisynth(
     out = LoadResult(skipped=base.skipped, info={**base.info, "omnisynth_root": str(refavs_root)})
     for s in base:
         vid = s.meta["vid"]
-        if vid not in annotations:
-            annotations[vid] = ClipAnnotation(refavs_root / "annotations" / f"{vid}.json")
-        try:
-            expected_frames(s, annotations[vid])
-        except DataError as e:
-            if strict:
-                raise
-            out.skipped.append((s.sample_id, str(e)))
+        if checked_annotation(s, vid, annotations, refavs_root / "annotations", strict=strict,
+                              skipped=out.skipped) is None:
             continue
         targets = tuple(int(k) for k in s.meta.get("target_ids", "").split())
         meta = dict(s.meta)
