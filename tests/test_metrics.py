@@ -239,6 +239,26 @@ def test_accepts_01_integers_floats_single_frames_and_strided_arrays():
         assert_close(got[1], expected[1])
 
 
+def test_chunking_and_key_width_do_not_change_the_counts(monkeypatch):
+    """Frames matched one by one (a chunk closes after every frame's points) or 16 together, with
+    int32 keys or the int64 fallback of huge frames: the same integers."""
+    from omni_r1_lite.metrics import _boundary, counts
+
+    rng = np.random.default_rng(5)
+    pred, gt = random_pair(rng, (7, 45, 61), "blobs")
+    plain = frame_counts(pred, gt)
+    monkeypatch.setattr(counts, "CHUNK_POINTS", 1)
+    one_by_one = frame_counts(pred, gt)
+    monkeypatch.setattr(_boundary, "_SENTINEL", {np.int32: np.int32(8), np.int64: np.int64(2**62)})
+    wide = frame_counts(pred, gt)  # every key set too big for int32: the int64 path
+    for a, b, c in zip(plain, one_by_one, wide):
+        assert np.array_equal(a, b) and np.array_equal(a, c)
+    j, f = davis_reference(pred, gt)
+    from omni_r1_lite.metrics.davis import davis_f
+
+    assert_close(davis_f(wide), f)
+
+
 # --------------------------------------------------------------------------- torch backend
 
 
@@ -254,8 +274,11 @@ def test_torch_backend_counts_equal_numpy(seed, h, w, kind, bound_th):
     pytest.importorskip("torch")
     rng = np.random.default_rng(seed)
     pred, gt = random_pair(rng, (2, h, w), kind)
+    from omni_r1_lite.metrics._torch_backend import frame_counts_torch
+
     a = frame_counts(pred, gt, bound_th=bound_th)
-    b = frame_counts(pred, gt, bound_th=bound_th, backend="torch", device="cpu")
+    # the dense conv2d path (what runs on a GPU), forced on the CPU
+    b = frame_counts_torch(pred, gt, boundary=True, bound_th=bound_th, device="cpu", chunk_frames=16, dense=True)
     assert a.n_pixels == b.n_pixels
     for fa, fb in zip(a[:3] + a[4:], b[:3] + b[4:]):
         assert np.array_equal(fa, fb)

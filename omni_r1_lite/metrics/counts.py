@@ -95,16 +95,20 @@ def _counts_numpy(p: np.ndarray, g: np.ndarray, boundary: bool, bound_th: float,
     scratch = (np.empty(h * w, bool), np.empty(h * w, bool), np.empty(h * w, bool))
     n_pred, n_gt, n_inter = (np.zeros(t, np.int64) for _ in range(3))
     parts = []
-    for start in range(0, t, chunk):
-        pts_p, pts_g = [], []
-        for i in range(start, min(t, start + chunk)):
-            found = _frame_pass(p[i], g[i], boundary, scratch)
-            if found is not None:
-                n_pred[i], n_gt[i], n_inter[i] = found[0]
-            pts_p.append(found[1] if found else _NO_POINTS)
-            pts_g.append(found[2] if found else _NO_POINTS)
-        if boundary:
-            parts.append(_chunk_boundary(pts_p, pts_g, (h, w), radius))
+    pts_p, pts_g, held = [], [], 0
+    for i in range(t):
+        found = _frame_pass(p[i], g[i], boundary, scratch)
+        if found is not None:
+            n_pred[i], n_gt[i], n_inter[i] = found[0]
+        pts_p.append(found[1] if found else _NO_POINTS)
+        pts_g.append(found[2] if found else _NO_POINTS)
+        held += pts_p[-1][0].size + pts_g[-1][0].size
+        # frames are matched together until the chunk is full or holds enough boundary points that
+        # its arrays leave the CPU caches (measured: 4-8 frames of ragged 720p masks beat 16)
+        if len(pts_p) == chunk or held >= CHUNK_POINTS or i == t - 1:
+            if boundary:
+                parts.append(_chunk_boundary(pts_p, pts_g, (h, w), radius))
+            pts_p, pts_g, held = [], [], 0
     counts = FrameCounts(n_pred, n_gt, n_inter, h * w)
     if not boundary:
         return counts
@@ -112,12 +116,14 @@ def _counts_numpy(p: np.ndarray, g: np.ndarray, boundary: bool, bound_th: float,
     return counts._replace(b_pred=b_pred, b_gt=b_gt, b_pred_hit=hit_p, b_gt_hit=hit_g)
 
 
-_NO_POINTS = np.zeros(0, np.int64)
+_NO_POINTS = (np.zeros(0, np.int32), np.zeros(0, np.int32))
+CHUNK_POINTS = 60_000
+"""Boundary points (both masks) after which a chunk of frames is matched (see `_counts_numpy`)."""
 
 
 def _frame_pass(p: np.ndarray, g: np.ndarray, boundary: bool, scratch):
-    """Counts and boundary points (flat indices into the full frame) of one frame pair, working on
-    the bounding box of the union only; ``None`` when both frames are empty."""
+    """Counts and boundary points (``(y, x)`` in the full frame, ``int32``, row-major order) of one
+    frame pair, working on the bounding box of the union only; ``None`` when both frames are empty."""
     box = union_window(p, g)
     if box is None:
         return None
@@ -128,24 +134,30 @@ def _frame_pass(p: np.ndarray, g: np.ndarray, boundary: bool, scratch):
         return counts, _NO_POINTS, _NO_POINTS
     return (
         counts,
-        _full_index(frame_boundary_points(pc, *scratch[:2]), box, p.shape[1]),
-        _full_index(frame_boundary_points(gc, *scratch[:2]), box, p.shape[1]),
+        _full_yx(frame_boundary_points(pc, *scratch[:2]), box),
+        _full_yx(frame_boundary_points(gc, *scratch[:2]), box),
     )
 
 
-def _full_index(flat: np.ndarray, box: tuple[slice, slice], width: int) -> np.ndarray:
-    """Flat indices in a crop → flat indices in the full frame (order is preserved)."""
+def _full_yx(flat: np.ndarray, box: tuple[slice, slice]) -> tuple[np.ndarray, np.ndarray]:
+    """Flat indices in a crop → ``(y, x)`` in the full frame (order is preserved). In ``int32``:
+    numpy's 64-bit integer division is several times slower, and frames hold < 2**31 pixels."""
     crop_w = box[1].stop - box[1].start
-    y, x = np.divmod(flat, crop_w)
-    return (y + box[0].start) * width + (x + box[1].start)
+    flat = flat.astype(np.int32)
+    y = flat // np.int32(crop_w)
+    x = flat - y * np.int32(crop_w)
+    y += np.int32(box[0].start)
+    x += np.int32(box[1].start)
+    return y, x
 
 
 def _chunk_boundary(pts_p: list, pts_g: list, shape: tuple[int, int], radius: float):
     k = len(pts_p)
 
     def stack(pts):
-        sizes = np.array([a.size for a in pts], np.int64)
-        return (np.repeat(np.arange(k), sizes), np.concatenate(pts)), sizes
+        sizes = np.array([a[0].size for a in pts], np.int64)
+        ys, xs = zip(*pts)
+        return (np.repeat(np.arange(k, dtype=np.int32), sizes), np.concatenate(ys), np.concatenate(xs)), sizes
 
     (sp, n_bp), (sg, n_bg) = stack(pts_p), stack(pts_g)
     hit_p, hit_g = match_counts(sp, sg, k, shape, radius)
