@@ -50,7 +50,7 @@ def _rehearsal_3b(data: Path, text_layers: int):
     from omni_r1_lite import full_size, offline_processor
     from omni_r1_lite.config import apply_overrides, get_preset
 
-    cfg = get_preset("colab-3b")
+    cfg = apply_overrides(get_preset("colab-3b"), ["system1.with_audio=true"])  # frames + audio
     config = full_size.thinker_config("qwen2.5-omni-3b", text_layers=text_layers, vision_depth=2, audio_layers=2)
     model = full_size.random_thinker(config, "float32", "cpu")
     proc = offline_processor.build_processor(data / "processor")
