@@ -79,7 +79,9 @@ def add_lora(model, cfg: KitConfig, seed: int = 0):
     modules = "all-linear" if g.lora_target in ("language-model-linear", "all-linear") else g.lora_target.split(",")
     lora = LoraConfig(r=g.lora_r, lora_alpha=g.lora_alpha, lora_dropout=g.lora_dropout,
                       target_modules=lora_target_regex(modules), bias="none")
-    with torch.random.fork_rng(devices=[]):
+    with torch.random.fork_rng(devices=[]), warnings.catch_warnings():
+        # peft asks the model the old name (is_gradient_checkpointing); transformers 5 warns about it
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
         torch.manual_seed(seed)
         return get_peft_model(model, lora)
 
