@@ -307,6 +307,32 @@ def per_type_figure(by_method: dict):
     return fig
 
 
+def null_probe_figure(probe: dict):
+    """The null split as a hallucination probe (``{method: null_probe(records)}``): per kind of null
+    expression, how often each method rewrote it into something System 2 grounds (left), and how
+    often anything was segmented (right)."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    methods = [m for m in probe if probe[m]]
+    kinds = sorted({k for m in methods for k in probe[m]}, key=lambda k: (k == "all", k))
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3), sharey=True)
+    width = 0.8 / max(1, len(methods))
+    for ax, key, title in ((axes[0], "grounded_rewrite", "rewritten into something System 2 grounds (%)"),
+                           (axes[1], "segmented", "anything segmented (%)")):
+        for i, m in enumerate(methods):
+            vals = [probe[m].get(k, {}).get(key, np.nan) for k in kinds]
+            ax.bar(np.arange(len(kinds)) + i * width, vals, width, label=m, color=COLORS.get(m, None))
+        ax.set_xticks(np.arange(len(kinds)) + width * (len(methods) - 1) / 2, kinds, fontsize=8)
+        ax.set_ylim(0, 105)
+        ax.set_title(title, fontsize=9)
+    axes[0].set_ylabel("% of null expressions")
+    axes[0].legend(fontsize=8, ncol=min(len(methods), 6), loc="upper center", bbox_to_anchor=(1.05, -0.12),
+                   frameon=False)
+    fig.suptitle("Null expressions: what is not there, per kind", fontsize=10, y=1.04)
+    return fig
+
+
 def summary_figure(split: dict, paired: dict):
     """The evaluation's headline: J&F where the target is there and null clips segmented as empty,
     per method (``split``: `target_and_null` per method), and each step of the expected order as a

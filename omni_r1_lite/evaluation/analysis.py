@@ -31,6 +31,45 @@ def method_records(run_dir: str | Path, method: str, splits: Sequence[str] | Non
     return out
 
 
+def null_probe(records: Sequence[dict]) -> dict[str, dict[str, float | int]]:
+    """The null split as a hallucination probe, per kind of null expression (and ``"all"``).
+
+    For each null record (the expression names something that is not in the clip): was it
+    **rewritten** (a keyframe description other than the expression itself), was it rewritten
+    **into something System 2 grounds** (rewritten, and a box found on some keyframe: System 1
+    described an object as the one meant), and was anything **segmented** (a non-empty mask on
+    some frame, whatever the reason: System 2 also guesses at a phrase it cannot read). Shares in %.
+
+    >>> recs = [{"type": "null", "kind": "absent-sound", "expression": "the object making the beep",
+    ...          "descriptions": ["the red circle"], "boxes": [[[1, 2, 3, 4]]], "pred_frames": 5},
+    ...         {"type": "null", "kind": "absent", "expression": "the blue star",
+    ...          "descriptions": ["The blue star."], "boxes": [[]], "pred_frames": 0},
+    ...         {"type": "referring", "kind": "literal", "JF": 1.0}]
+    >>> p = null_probe(recs)
+    >>> p["absent-sound"]["grounded_rewrite"], p["absent"]["rewritten"], p["all"]["n"], p["all"]["segmented"]
+    (100.0, 0.0, 2, 50.0)
+    """
+    from omni_r1_lite.systems.prompts import clean_description
+
+    rows: dict[str, list[tuple[bool, bool, bool]]] = defaultdict(list)
+    for r in records:
+        if r.get("type") != "null":
+            continue
+        expr = clean_description(r.get("expression") or "")
+        descriptions = [clean_description(d) for d in r.get("descriptions") or []]
+        rewritten = any(d and d != expr for d in descriptions)
+        found = any(len(b) for b in r.get("boxes") or [])
+        outcome = (rewritten, rewritten and found, (r.get("pred_frames") or 0) > 0)
+        rows[str(r.get("kind") or "null")].append(outcome)
+        rows["all"].append(outcome)
+
+    def share(values, i):
+        return round(100 * float(np.mean([v[i] for v in values])), 1)
+
+    return {k: {"n": len(v), "rewritten": share(v, 0), "grounded_rewrite": share(v, 1), "segmented": share(v, 2)}
+            for k, v in sorted(rows.items(), key=lambda kv: (kv[0] == "all", kv[0]))}
+
+
 def per_type(records: Sequence[dict]) -> dict[str, float]:
     """Mean J&F per expression type."""
     acc: dict[str, list[float]] = defaultdict(list)
