@@ -238,7 +238,7 @@ def profile(pred: np.ndarray, gt: np.ndarray, repeats: int) -> dict:
             "read_masks_once_ms_per_frame": round(read[0] / n * 1e3, 4)}
 
 
-def run_workload(name: str, pred: np.ndarray, gt: np.ndarray, backends, device, repeats: int) -> dict:
+def run_workload(pred: np.ndarray, gt: np.ndarray, backends, device, repeats: int) -> dict:
     import reference_metrics
 
     n = len(pred)
@@ -294,7 +294,7 @@ def main() -> None:
         pred, gt = WORKLOADS[name](a.frames, a.height, a.width, a.seed)
         print(f"{name}: {a.frames} frames of {a.height}x{a.width} made in {time.perf_counter() - t0:.1f} s; "
               f"foreground {gt.mean():.3f} (gt), {pred.mean():.3f} (pred)")
-        result["workloads"][name] = run_workload(name, pred, gt, backends, a.device, a.repeats)
+        result["workloads"][name] = run_workload(pred, gt, backends, a.device, a.repeats)
     speedups = [r["speedup_vs_vos_benchmark"] for r in result["workloads"].values() if "speedup_vs_vos_benchmark" in r]
     if speedups:
         result["min_speedup_vs_vos_benchmark"] = min(speedups)

@@ -286,22 +286,28 @@ def method_bars(results: dict, keys=("quality", "jf"), labels=("keyframe quality
     return fig
 
 
+def _grouped_bars(ax, values: dict, categories: list, fontsize=None) -> None:
+    """One group of bars per category, one bar per method (``values``: ``{method: [value, ...]}``)."""
+    import numpy as np
+
+    width = 0.8 / max(1, len(values))
+    for i, (m, vals) in enumerate(values.items()):
+        ax.bar(np.arange(len(categories)) + i * width, vals, width, label=m, color=COLORS.get(m, None))
+    text = {} if fontsize is None else {"fontsize": fontsize}
+    ax.set_xticks(np.arange(len(categories)) + width * (len(values) - 1) / 2, categories, **text)
+
+
 def per_type_figure(by_method: dict):
     """Grouped bars: J&F (points) per expression type for each method (``{method: {type: jf}}``)."""
     import matplotlib.pyplot as plt
     import numpy as np
 
-    methods = list(by_method)
     types = sorted({t for v in by_method.values() for t in v})
     fig, ax = plt.subplots(figsize=(8, 3))
-    width = 0.8 / max(1, len(methods))
-    for i, m in enumerate(methods):
-        vals = [100 * by_method[m].get(t, np.nan) for t in types]
-        ax.bar(np.arange(len(types)) + i * width, vals, width, label=m, color=COLORS.get(m, None))
-    ax.set_xticks(np.arange(len(types)) + width * (len(methods) - 1) / 2, types)
+    _grouped_bars(ax, {m: [100 * v.get(t, np.nan) for t in types] for m, v in by_method.items()}, types)
     ax.set_ylabel("J&F (points)")
     ax.set_ylim(0, 100)
-    ax.legend(fontsize=8, ncol=min(len(methods), 6), loc="upper center", bbox_to_anchor=(0.5, -0.12),
+    ax.legend(fontsize=8, ncol=min(len(by_method), 6), loc="upper center", bbox_to_anchor=(0.5, -0.12),
               frameon=False)  # below the axes: never over a bar
     ax.set_title("J&F per expression type")
     return fig
@@ -315,15 +321,12 @@ def null_probe_figure(probe: dict):
     import numpy as np
 
     methods = [m for m in probe if probe[m]]
-    kinds = sorted({k for m in methods for k in probe[m]}, key=lambda k: (k == "all", k))
+    kinds = list(dict.fromkeys(k for m in methods for k in probe[m]))  # null_probe's order ("all" last)
     fig, axes = plt.subplots(1, 2, figsize=(10, 3), sharey=True)
-    width = 0.8 / max(1, len(methods))
     for ax, key, title in ((axes[0], "grounded_rewrite", "rewritten into something System 2 grounds (%)"),
                            (axes[1], "segmented", "anything segmented (%)")):
-        for i, m in enumerate(methods):
-            vals = [probe[m].get(k, {}).get(key, np.nan) for k in kinds]
-            ax.bar(np.arange(len(kinds)) + i * width, vals, width, label=m, color=COLORS.get(m, None))
-        ax.set_xticks(np.arange(len(kinds)) + width * (len(methods) - 1) / 2, kinds, fontsize=8)
+        _grouped_bars(ax, {m: [probe[m].get(k, {}).get(key, np.nan) for k in kinds] for m in methods}, kinds,
+                      fontsize=8)
         ax.set_ylim(0, 105)
         ax.set_title(title, fontsize=9)
     axes[0].set_ylabel("% of null expressions")

@@ -215,7 +215,8 @@ class GRPOTrainer:
         ds = getattr(self.accelerator.state, "deepspeed_plugin", None)
         if ds is not None:  # no DataLoader is prepared: tell DeepSpeed the micro-batch itself
             ds.deepspeed_config["train_micro_batch_size_per_gpu"] = self.g.per_device_prompts * self.g.num_generations
-        if sharded_weights(self.accelerator) and grounds_with(pipeline, model):
+        self.lockstep = sharded_weights(self.accelerator)  # every forward pass collective: decode in lockstep
+        if self.lockstep and grounds_with(pipeline, model):
             raise ValueError(
                 "System 2 grounds with the policy's own (frozen) thinker, and this launch shards its weights "
                 f"({self.accelerator.distributed_type}): every forward pass is then collective, but each process "
@@ -228,7 +229,6 @@ class GRPOTrainer:
         self.model, self.optimizer = self.accelerator.prepare(model, opt)
         self.scheduler = sched
         self.policy = self.accelerator.unwrap_model(self.model)
-        self.lockstep = sharded_weights(self.accelerator)
         self.reasoner = reasoner_factory(self.policy)
         self.step = 0
 
@@ -377,12 +377,13 @@ class GRPOTrainer:
         if self.accelerator.num_processes > 1:  # the log reports the whole step: every process's groups
             from accelerate.utils import gather_object
 
-            parts = gather_object([(totals, comps, fmt, zero_std, lengths, fins, losses, kls, clips)])
+            lists = (totals, fmt, zero_std, lengths, fins, losses, kls, clips)
+            parts = gather_object([(lists, comps)])  # one (lists, comps) per process
             totals, fmt, zero_std, lengths, fins, losses, kls, clips = (
-                [v for part in parts for v in part[i]] for i in (0, 2, 3, 4, 5, 6, 7, 8))
+                [v for theirs, _ in parts for v in theirs[i]] for i in range(len(lists)))
             comps = {}
-            for part in parts:
-                for k, v in part[1].items():
+            for _, theirs in parts:
+                for k, v in theirs.items():
                     comps.setdefault(k, []).extend(v)
         return StepRecord(
             step=step, reward=float(np.mean(totals)), reward_std=float(np.std(totals)),
