@@ -150,6 +150,9 @@ class System2Config:
     sam2_config: str = _f("sam2.1_hiera_t", "SAM2.1 model: sam2.1_hiera_t / _s / _b+ / _l (paper: large).")
     sam2_checkpoint: str | None = _f(None, "Path of the SAM2.1 checkpoint; None = random weights (tests only).")
     sam2_image_size: int | None = _f(None, "Override SAM2's input size (1024 by default; 256 for CPU tests).")
+    sam2_cache_frames: int = _f(0, "Keep SAM2's image features of up to this many frames of the current clip, so a "
+                                   "clip's other expressions (and a GRPO group) skip the encoder; same masks. "
+                                   "~17 MB per frame at 1024 px (memory plan row 'SAM2 feature cache'); 0 = off.")
 
 
 @dataclass
@@ -328,7 +331,7 @@ def _colab_3b() -> KitConfig:
         system1=System1Config(model="Qwen/Qwen2.5-Omni-3B", max_frames=16, min_frames=8,
                               frame_max_pixels=64 * 28 * 28),
         system2=System2Config(backend="paper", grounding_max_pixels=512 * 28 * 28, sam2_config="sam2.1_hiera_s",
-                              sam2_checkpoint="checkpoints/sam2.1_hiera_small.pt"),
+                              sam2_checkpoint="checkpoints/sam2.1_hiera_small.pt", sam2_cache_frames=16),
         sft=SFTConfig(max_steps=200, learning_rate=1e-4, per_device_train_batch_size=1, full_parameter=False),
         grpo=GRPOConfig(num_generations=4, max_steps=400, learning_rate=2e-5, max_completion_length=256,
                         gradient_accumulation_steps=2, mixed_precision="fp16"),
@@ -344,7 +347,7 @@ def _a100_7b() -> KitConfig:
                                   est_minutes=2880),
         data=DataConfig(dataset="refavs"),
         system2=System2Config(backend="paper", sam2_config="sam2.1_hiera_l",
-                              sam2_checkpoint="checkpoints/sam2.1_hiera_large.pt"),
+                              sam2_checkpoint="checkpoints/sam2.1_hiera_large.pt", sam2_cache_frames=256),
         system1=System1Config(model="Qwen/Qwen2.5-Omni-7B"),
         sft=SFTConfig(max_steps=500, learning_rate=1e-4, per_device_train_batch_size=1, full_parameter=False),
         grpo=GRPOConfig(num_generations=8, max_steps=525, learning_rate=1e-5, max_completion_length=800,
@@ -362,7 +365,7 @@ def _eval_omni_r1() -> KitConfig:
         data=DataConfig(dataset="refavs"),
         system1=System1Config(model="Haoz0206/Omni-R1", processor="Qwen/Qwen2.5-Omni-7B"),
         system2=System2Config(backend="paper", sam2_config="sam2.1_hiera_l",
-                              sam2_checkpoint="checkpoints/sam2.1_hiera_large.pt"),
+                              sam2_checkpoint="checkpoints/sam2.1_hiera_large.pt", sam2_cache_frames=96),
         sft=SFTConfig(enabled=False, max_steps=0),
         grpo=GRPOConfig(max_steps=0),
         eval=EvalConfig(baselines=("uniform", "base", "omni-r1")),

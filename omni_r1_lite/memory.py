@@ -62,6 +62,10 @@ System-2 phase (greedy grounding + SAM2, no gradients)
     1.8 MB at 1024 px) and 0.1 GiB for memory attention and the mask decoder. Frames stay in
     CPU memory (the kit's ``offload_video_to_cpu=True``). Clip length: 10 frames (RefAVS) or 200
     (ReVOS; longer clips add 1.8 MB a frame).
+  * *SAM2 feature cache* (``system2.sam2_cache_frames`` > 0): the image features of up to that many
+    frames of the current clip, kept so that its other expressions (or a GRPO group's rollouts)
+    skip the encoder: ``4 · (32·(S/4)² + 64·(S/8)² + 256·(S/16)²)`` bytes a frame (16.8 MB at
+    1024 px) plus one copy of the position encodings for the clip (84 MiB).
 
 Training phase (the policy's log-prob forward + backward on ``n`` sequences of ``P + C`` tokens)
   * *activations* of one decoder layer, per token, with FlashAttention/SDPA (no ``T²`` score
@@ -473,6 +477,14 @@ def plan_memory(
         state = frames * SAM2_FRAME_STATE_BYTES * (size / 1024) ** 2
         add("SAM2 activations", "system2", enc + state + 0.1 * GIB,
             f"Hiera 12·{c1}·({size}/4)²·2 + FPN + {frames} frames × {SAM2_FRAME_STATE_BYTES * (size / 1024) ** 2 / 2**20:.1f} MiB + 0.1 GiB")
+        kept = min(frames, int(cfg.system2.sam2_cache_frames))
+        if kept:
+            levels = ((size / 4) ** 2, (size / 8) ** 2, (size / 16) ** 2)
+            per_frame = 4 * sum(c * n for c, n in zip((32, 64, 256), levels))  # the FPN levels, fp32
+            shared = 4 * 256 * sum(levels)  # position encodings, one copy for the clip
+            # kept with the clip's SAM2 state between calls, so through the other phases too
+            add("SAM2 feature cache", "persistent", kept * per_frame + shared,
+                f"{kept} frames × {per_frame / 2**20:.1f} MiB (FPN 32/64/256 ch) + {shared / 2**20:.0f} MiB shared")
 
     # training
     if training:
@@ -539,9 +551,9 @@ class GPUUnavailable(InsufficientGPUMemory):
 def _suggestions(cfg: KitConfig, plan: MemoryPlan, limit: float) -> list[str]:
     out: list[tuple[float, str]] = []
 
-    def trial(label: str, **kw: Any) -> None:
+    def trial(label: str, base: KitConfig | None = None, **kw: Any) -> None:
         try:
-            alt = plan_memory(cfg, **kw).total_gib
+            alt = plan_memory(base or cfg, **kw).total_gib
         except ValueError:
             return
         if alt < plan.total_gib - 0.05:
@@ -561,6 +573,9 @@ def _suggestions(cfg: KitConfig, plan: MemoryPlan, limit: float) -> list[str]:
         trial("smaller SAM2: system2.sam2_config='sam2.1_hiera_s'" if plan.settings["sam2_config"] != "sam2.1_hiera_s"
               else "smaller SAM2: system2.sam2_config='sam2.1_hiera_t'",
               sam2_config="sam2.1_hiera_s" if plan.settings["sam2_config"] != "sam2.1_hiera_s" else "sam2.1_hiera_t")
+    if cfg.system2.backend == "paper" and cfg.system2.sam2_cache_frames:
+        trial("no SAM2 feature cache: system2.sam2_cache_frames=0 (slower, same masks)",
+              dataclasses.replace(cfg, system2=dataclasses.replace(cfg.system2, sam2_cache_frames=0)))
     if plan.model in ("qwen2.5-omni-7b", "omni-r1"):
         trial("3B instead of 7B: system1.model='Qwen/Qwen2.5-Omni-3B' (or the colab-3b preset)",
               model="qwen2.5-omni-3b")

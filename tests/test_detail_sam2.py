@@ -87,6 +87,71 @@ def test_sam2_on_chosen_frames_and_without_prompts(clip, segmenter, monkeypatch)
     assert empty.shape == (T, H, W) and not empty.any() and calls == []  # nothing to track: SAM2 not run
 
 
+def _encoder_calls(seg, monkeypatch) -> list[int]:
+    calls: list[int] = []
+    original = seg.predictor.forward_image
+
+    def counted(image):
+        calls.append(1)
+        return original(image)
+
+    monkeypatch.setattr(seg.predictor, "forward_image", counted)
+    return calls
+
+
+def test_sam2_feature_reuse_same_masks_encoder_once_per_frame(clip, monkeypatch):
+    """A clip's expressions one after another: with ``cache_features`` every frame is encoded once
+    (SAM2 alone re-encodes every frame for every expression), the masks are identical, the position
+    encodings are held once for the clip, and the cap is kept."""
+    import torch
+
+    expressions = [{2: tiny_assets.square_box(2, T, H, W)}, {4: tiny_assets.square_box(4, T, H, W)},
+                   {0: np.array([[10, 10, 60, 50]], np.float32)}]
+    out, encoded = {}, {}
+    for cache in (0, T, 3):
+        torch.manual_seed(0)  # the same random weights in every arm
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", detail.RandomWeightsWarning)
+            seg = Sam2Segmenter("sam2.1_hiera_t", image_size=256, device="cpu", cache_features=cache)
+            seg.predictor  # noqa: B018 - built here, under the warning filter
+        calls = _encoder_calls(seg, monkeypatch)
+        out[cache] = [seg.segment(clip, p) for p in expressions]
+        encoded[cache] = len(calls)
+        if cache == T:
+            assert seg.feature_cache_frames() == T
+            per_frame = seg.feature_cache_bytes(shared=False) / T
+            shared = seg.feature_cache_bytes() - seg.feature_cache_bytes(shared=False)
+            # 256 px: FPN levels 32·64² + 64·32² + 256·16² floats; the shared position encodings
+            # 256·(64² + 32² + 16²) floats, once for the clip
+            assert per_frame == 4 * (32 * 64**2 + 64 * 32**2 + 256 * 16**2)
+            assert shared == 4 * 256 * (64**2 + 32**2 + 16**2)
+        if cache == 3:
+            assert seg.feature_cache_frames() == 3
+    assert encoded[0] == 3 * T  # SAM2 alone: every frame of every expression
+    assert encoded[T] == T  # reused: once per frame of the clip
+    assert T < encoded[3] < 3 * T  # the cap: frames beyond it are encoded again
+    for cache in (T, 3):
+        for a, b in zip(out[0], out[cache]):
+            np.testing.assert_array_equal(a, b)
+    assert any(m.any() for m in out[0])
+
+
+def test_sam2_feature_cache_is_per_clip(tmp_path, monkeypatch):
+    """Another clip starts a new store: its frames are encoded, nothing from the first is used."""
+    a = tiny_assets.write_clip(tmp_path / "a", T, H, W)
+    b = tiny_assets.write_clip(tmp_path / "b", T, H, W, seed=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", detail.RandomWeightsWarning)
+        seg = Sam2Segmenter("sam2.1_hiera_t", image_size=256, device="cpu", cache_features=T)
+        seg.predictor  # noqa: B018
+    calls = _encoder_calls(seg, monkeypatch)
+    box = {1: tiny_assets.square_box(1, T, H, W)}
+    seg.segment(a, box)
+    seg.segment(b, box)
+    seg.segment(b, box)
+    assert len(calls) == 2 * T and seg.feature_cache_frames() == T
+
+
 def test_sam2_video_folder(tmp_path):
     sample = tiny_assets.write_clip(tmp_path / "own", 3, 32, 32, name_width=0)
     with detail._sam2_video_dir(sample, None) as folder:

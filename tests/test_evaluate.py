@@ -419,3 +419,14 @@ def test_the_scoring_protocol_is_a_setting_and_the_report_names_it(tmp_path):
     assert "scored with protocol `kit`" in render_results(collect_results(tmp_path / "kit"))
     with pytest.raises(ValueError, match="eval.protocol"):
         evaluate_split(apply_overrides(base, ["eval.protocol=davis"]), data, "valid", "uniform", run)
+
+
+def test_sam2_feature_cache_does_not_change_the_fingerprint(tmp_path):
+    """The cache changes speed, not masks: results stored without it resume with it, and back."""
+    base = get_preset("smoke")
+    a = Evaluator(base, tmp_path, tmp_path / "a", "uniform").fingerprint("omnisynth", "seen")
+    cached = apply_overrides(base, ["system2.sam2_cache_frames=64"])
+    b = Evaluator(cached, tmp_path, tmp_path / "b", "uniform").fingerprint("omnisynth", "seen")
+    assert a == b and "sam2_cache_frames" not in json.dumps(a)
+    other = apply_overrides(base, ["system2.sam2_image_size=512"])
+    assert Evaluator(other, tmp_path, tmp_path / "c", "uniform").fingerprint("omnisynth", "seen") != a

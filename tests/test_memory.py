@@ -258,3 +258,25 @@ def test_sam2_parameter_counts(name):
     params, channels, _ = memory.SAM2_SPECS[name]
     assert sum(p.numel() for p in model.parameters()) == pytest.approx(params, rel=0.001)
     assert model.image_encoder.trunk.patch_embed.proj.out_channels == channels
+
+
+def test_sam2_feature_cache_row_is_the_stored_bytes():
+    """``system2.sam2_cache_frames``: min(clip frames, cap) × the FPN levels + one copy of the
+    position encodings (the bytes `Sam2Segmenter.feature_cache_bytes` counts, see test_detail_sam2);
+    off, no row and a smaller plan; a GPU too small for it is told it can switch it off."""
+    from omni_r1_lite.config import apply_overrides
+
+    for size in (256, 1024):
+        levels = [(size // 4) ** 2, (size // 8) ** 2, (size // 16) ** 2]
+        per_frame = 4 * (32 * levels[0] + 64 * levels[1] + 256 * levels[2])
+        shared = 4 * 256 * sum(levels)
+        for cap, kept in ((50, 50), (500, memory.CLIP_FRAMES["revos"])):
+            cfg = apply_overrides(get_preset("a100-7b"), ["data.dataset=revos", f"system2.sam2_cache_frames={cap}",
+                                                          f"system2.sam2_image_size={size}"])
+            assert memory.plan_memory(cfg).row("SAM2 feature cache").bytes == kept * per_frame + shared
+    on = apply_overrides(get_preset("eval-omni-r1"), ["data.dataset=revos"])
+    off = apply_overrides(on, ["system2.sam2_cache_frames=0"])
+    assert "SAM2 feature cache" not in [r.name for r in memory.plan_memory(off).rows]
+    assert memory.plan_memory(off).total_gib < memory.plan_memory(on).total_gib
+    with pytest.raises(memory.InsufficientGPUMemory, match="sam2_cache_frames=0"):
+        memory.check_fits(on, memory.plan_memory(on).total_gib - 0.5)

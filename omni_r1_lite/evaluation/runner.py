@@ -274,7 +274,9 @@ class Evaluator:
         fp = {"method": self.method, "dataset": dataset, "split": split, "weights": weights,
               "system1_frames": self.frames, "max_new_tokens": self.max_new_tokens,
               "avs_keyframes": self.avs_keyframes, "seed": c["seed"], "data": data,
-              "system1": c["system1"], "system2": c["system2"]}
+              "system1": c["system1"],
+              # the feature cache changes speed, not masks: results stay resumable across it
+              "system2": {k: v for k, v in c["system2"].items() if k != "sam2_cache_frames"}}
         if self.cfg.eval.protocol != "kit":  # only then: earlier fingerprints stay valid
             fp["protocol"] = self.cfg.eval.protocol
         behaviour = self._system2_settings()

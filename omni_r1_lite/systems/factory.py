@@ -61,7 +61,8 @@ def build_system2(cfg: KitConfig, base_model=None, processor=None, data_dir: str
     grounder = QwenGrounder(base_model, processor, max_pixels=s2.grounding_max_pixels,
                             suppress_tokens=suppress_tokens_for(processor))
     ckpt = resolve_sam2_checkpoint(s2.sam2_checkpoint, data_dir, checkpoint_error)
-    segmenter = Sam2Segmenter(s2.sam2_config, checkpoint=ckpt, device=device, image_size=s2.sam2_image_size)
+    segmenter = Sam2Segmenter(s2.sam2_config, checkpoint=ckpt, device=device, image_size=s2.sam2_image_size,
+                              cache_features=s2.sam2_cache_frames)
     return PaperDetailSystem(grounder, segmenter)
 
 
