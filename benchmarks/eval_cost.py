@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import sys
 import tempfile
@@ -98,7 +99,6 @@ GPUS = {
                       note="NVIDIA A100 80GB SXM datasheet: 312 TFLOPS bf16/fp16 dense, 2,039 GB/s"),
 }
 PRESET_GPU = {"colab-3b": "T4", "a100-7b": "A100-80GB", "eval-omni-r1": "A100-80GB"}
-PHASES = ("system1", "grounding", "sam2", "metrics")
 VISION_DEPTH, AUDIO_LAYERS = 8, 2  # of 32 each: 8 = 7 windowed + 1 full block, the real mix
 
 
@@ -161,14 +161,15 @@ def thinker_units(preset: str, proc, avs, vos, repeats: int) -> dict:
                       repeats) * audio_scale
         return s
 
+    def embeds(n: int):
+        return torch.randn(1, n, hidden), torch.arange(n).view(1, 1, n).expand(3, 1, n)
+
     def prefill_layer(n: int) -> float:
-        emb = torch.randn(1, n, hidden)
-        pos = torch.arange(n).view(1, 1, n).expand(3, 1, n)
+        emb, pos = embeds(n)
         return best(lambda: lm(inputs_embeds=emb, position_ids=pos, use_cache=False), repeats)
 
     def decode_layer(n: int, steps: int = 8) -> float:
-        emb = torch.randn(1, n, hidden)
-        pos = torch.arange(n).view(1, 1, n).expand(3, 1, n)
+        emb, pos = embeds(n)
         out = lm(inputs_embeds=emb, position_ids=pos, use_cache=True)
         cache = out.cache if getattr(out, "cache", None) is not None else out.past_key_values
         one = torch.randn(1, 1, hidden)
@@ -178,27 +179,21 @@ def thinker_units(preset: str, proc, avs, vos, repeats: int) -> dict:
             lm(inputs_embeds=one, position_ids=p, cache=cache, use_cache=True)
         return (time.perf_counter() - t0) / steps
 
+    def unit(inputs) -> dict:
+        """One prompt's towers + prefill, and a decoding step after it, for the whole depth."""
+        n = int(inputs["input_ids"].shape[1])
+        dec = decode_layer(n)
+        return {"prompt_tokens": n, "towers_s": tower(inputs), "prefill_s": prefill_layer(n) * layers + head_s,
+                "decode_s_per_token": dec * layers + head_s, "decode_layer_s_per_token": dec}
+
     last = torch.randn(1, 1, hidden)
     head_s = best(lambda: head(last), repeats + 2)
     units: dict = {"model": key, "decoder_layers": layers, "lm_head_s": head_s}
     with torch.inference_mode():
         for name, sample in (("refavs", avs), ("revos", vos)):
-            inputs = reasoner.encode(sample)
-            n = int(inputs["input_ids"].shape[1])
-            units[f"system1_{name}"] = {
-                "prompt_tokens": n, "towers_s": tower(inputs),
-                "prefill_s": prefill_layer(n) * layers + head_s,
-                "decode_s_per_token": decode_layer(n) * layers + head_s,
-                "decode_layer_s_per_token": None,
-            }
-            units[f"system1_{name}"]["decode_layer_s_per_token"] = (
-                units[f"system1_{name}"]["decode_s_per_token"] - head_s) / layers
+            units[f"system1_{name}"] = unit(reasoner.encode(sample))
         inputs, hw = grounder.prepare(_load_frame(vos, 0), "the red circle on the left", "qwen")
-        n = int(inputs["input_ids"].shape[1])
-        dec = decode_layer(n)
-        units["grounding"] = {"prompt_tokens": n, "resized_hw": list(hw), "towers_s": tower(inputs),
-                              "prefill_s": prefill_layer(n) * layers + head_s,
-                              "decode_s_per_token": dec * layers + head_s, "decode_layer_s_per_token": dec}
+        units["grounding"] = dict(unit(inputs), resized_hw=list(hw))
     return units
 
 
@@ -293,19 +288,25 @@ def scale_for(gpu: dict, probe: dict, dtype: str, mfu: float, bw_eff: float, lau
     return Scale(compute, gpu["bandwidth_gbs"] * bw_eff, launch_ms / 1e3)
 
 
-def decode_bytes(model: str, context: int) -> dict:
-    """Bytes one decoding step reads at batch 1 in 16 bits: every decoder layer's weights, the LM
-    head and the KV cache of ``context`` tokens (the towers and the embedding are not read)."""
+@functools.cache
+def _decoder_weights(model: str) -> tuple[int, int, int, int]:
+    """Parameters a decoding step reads (every decoder layer and the LM head), layers, KV width."""
     from omni_r1_lite import full_size
 
     config = full_size.thinker_config(model, text_layers=1)
     meta = full_size.meta_thinker(config)
     t = config.text_config
-    layer = sum(p.numel() for p in meta.model.language_model.layers[0].parameters())
-    head = meta.lm_head.weight.numel()
     layers = full_size.PUBLISHED_TEXT[model]["num_hidden_layers"]
-    kv = 2 * layers * t.num_key_value_heads * (t.hidden_size // t.num_attention_heads) * context
-    return {"weights": 2 * (layers * layer + head), "kv_cache": 2 * kv, "layers": layers}
+    layer = sum(p.numel() for p in meta.model.language_model.layers[0].parameters())
+    kv_width = 2 * t.num_key_value_heads * (t.hidden_size // t.num_attention_heads)
+    return layers * layer + meta.lm_head.weight.numel(), layers, kv_width, 2
+
+
+def decode_bytes(model: str, context: int) -> dict:
+    """Bytes one decoding step reads at batch 1 in 16 bits: every decoder layer's weights, the LM
+    head and the KV cache of ``context`` tokens (the towers and the embedding are not read)."""
+    params, layers, kv_width, b = _decoder_weights(model)
+    return {"weights": b * params, "kv_cache": b * layers * kv_width * context, "layers": layers}
 
 
 def per_expression(split: dict, units: dict, sam: dict, metric: dict, scale: Scale, cfg, args,

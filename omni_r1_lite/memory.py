@@ -473,13 +473,13 @@ def plan_memory(
             f"one keyframe: {key_tokens} image tokens + {GROUNDING_TEXT_TOKENS} text, prefill + KV + ViT")
         size = cfg.system2.sam2_image_size or 1024
         frames = clip_frames or CLIP_FRAMES.get(cfg.data.dataset, 10)
-        enc = 12 * c1 * (size / 4) ** 2 * 2 + 256 * ((size / 4) ** 2 + (size / 8) ** 2 + (size / 16) ** 2) * 4
+        levels = ((size / 4) ** 2, (size / 8) ** 2, (size / 16) ** 2)  # the FPN levels' pixels
+        enc = 12 * c1 * levels[0] * 2 + 256 * sum(levels) * 4
         state = frames * SAM2_FRAME_STATE_BYTES * (size / 1024) ** 2
         add("SAM2 activations", "system2", enc + state + 0.1 * GIB,
             f"Hiera 12·{c1}·({size}/4)²·2 + FPN + {frames} frames × {SAM2_FRAME_STATE_BYTES * (size / 1024) ** 2 / 2**20:.1f} MiB + 0.1 GiB")
         kept = min(frames, int(cfg.system2.sam2_cache_frames))
         if kept:
-            levels = ((size / 4) ** 2, (size / 8) ** 2, (size / 16) ** 2)
             per_frame = 4 * sum(c * n for c, n in zip((32, 64, 256), levels))  # the FPN levels, fp32
             shared = 4 * 256 * sum(levels)  # position encodings, one copy for the clip
             # kept with the clip's SAM2 state between calls, so through the other phases too

@@ -297,11 +297,11 @@ def _install_feature_cache(predictor: Any, max_frames: int) -> None:
     state's frames on a hit, as SAM2 itself reads it) and with its position encodings shared: they
     depend only on the feature maps' sizes, equal for every frame of a clip (checked with
     ``torch.equal`` when a frame is stored), and are ~3/4 of the bytes at 1024 px."""
+    import torch
+
     original = predictor._get_image_feature
 
     def get_image_feature(inference_state: dict, frame_idx: int, batch_size: int) -> Any:
-        import torch
-
         store = inference_state.setdefault(FEATURE_STORE, {"frames": {}, "pos": None})
         kept = store["frames"].get(frame_idx)
         if kept is not None:
