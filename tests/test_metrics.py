@@ -169,9 +169,10 @@ def test_davis_random_masks_match_reference(seed, t, h, w, kind, bound_th):
     assert_close(f, f_ref)
 
 
-@pytest.mark.parametrize("bound_th", [0.008, 0.03, 0.08, 12, 7.5])
+@pytest.mark.parametrize("bound_th", [0.008, 0.03, 0.08, 12, 7.5, 64, 70.5])
 def test_davis_larger_frames_and_wide_disks(bound_th):
-    """Non-square frames and radii up to ~20 px exercise the coarse-grid path of the matcher."""
+    """Non-square frames, radii up to 70 px: moves of the bit planes by more than one 64-bit word
+    (``reach >= 64``), footprints that are not symmetric (half-integer radii)."""
     rng = np.random.default_rng(int(bound_th * 1000))
     pred, gt = random_pair(rng, (4, 90, 160), "close")
     pred[1] = blobs(rng, (1, 90, 160))[0]  # far-apart boundaries too
@@ -239,24 +240,26 @@ def test_accepts_01_integers_floats_single_frames_and_strided_arrays():
         assert_close(got[1], expected[1])
 
 
-def test_chunking_and_key_width_do_not_change_the_counts(monkeypatch):
-    """Frames matched one by one (a chunk closes after every frame's points) or 16 together, with
-    int32 keys or the int64 fallback of huge frames: the same integers."""
-    from omni_r1_lite.metrics import _boundary, counts
-
-    rng = np.random.default_rng(5)
-    pred, gt = random_pair(rng, (7, 45, 61), "blobs")
-    plain = frame_counts(pred, gt)
-    monkeypatch.setattr(counts, "CHUNK_POINTS", 1)
-    one_by_one = frame_counts(pred, gt)
-    monkeypatch.setattr(_boundary, "_SENTINEL", {np.int32: np.int32(8), np.int64: np.int64(2**62)})
-    wide = frame_counts(pred, gt)  # every key set too big for int32: the int64 path
-    for a, b, c in zip(plain, one_by_one, wide):
-        assert np.array_equal(a, b) and np.array_equal(a, c)
-    j, f = davis_reference(pred, gt)
+@pytest.mark.parametrize("width", [63, 64, 65, 128, 129])
+def test_bit_planes_at_word_edges_and_without_bitwise_count(monkeypatch, width):
+    """Crops whose width is just under, at and over a multiple of 64 (the last word of a row, the
+    right margin), objects touching every border of the frame, and the popcount of numpy < 2 (a byte
+    table): the same integers as the DAVIS code."""
+    from omni_r1_lite.metrics import _bitplanes
     from omni_r1_lite.metrics.davis import davis_f
 
-    assert_close(davis_f(wide), f)
+    rng = np.random.default_rng(width)
+    pred, gt = random_pair(rng, (4, 37, width), "close")
+    pred[0, :, :3] = gt[1, -2:, :] = True  # left and bottom borders
+    pred[2, :2, :] = gt[2, :, -1] = True  # top and right borders
+    plain = frame_counts(pred, gt)
+    monkeypatch.delattr(np, "bitwise_count", raising=False)
+    table = frame_counts(pred, gt)
+    assert _bitplanes.popcount(np.array([2**64 - 1, 5], np.uint64)) == 66
+    for a, b in zip(plain, table):
+        assert np.array_equal(a, b)
+    j, f = davis_reference(pred, gt)
+    assert_close(davis_f(plain), f)
 
 
 # --------------------------------------------------------------------------- torch backend

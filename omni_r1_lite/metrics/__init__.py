@@ -16,8 +16,8 @@ Definitions: DAVIS J and F follow ``davisvideochallenge/davis2017-evaluation``
 ``davis2017/metrics.py`` (seg2bmap boundaries, tolerance disk of radius
 ``ceil(0.008 * ||(H, W)||)``, the DAVIS empty-mask cases); details in `davis`, `formulas`,
 `refavs` and `visa`. Everything is computed from per-frame integer counts (`frame_counts`), one
-pass over the masks; boundaries are matched sparsely instead of dilating frames, with identical
-results (``tests/test_metrics.py`` checks against per-frame transcriptions of the upstream code
+pass over the masks; boundaries are found, dilated and matched on bit planes (64 pixels to a word),
+with identical results (``tests/test_metrics.py`` checks against per-frame transcriptions of the upstream code
 and the PyPI ``vos-benchmark`` package). ``backend="torch"`` computes the same counts with torch
 (e.g. on a GPU).
 
