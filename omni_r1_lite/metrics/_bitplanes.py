@@ -70,18 +70,21 @@ def _moved(out: np.ndarray, x: np.ndarray, d: int, tmp: np.ndarray) -> np.ndarra
     return out
 
 
-def _run_plan(rows) -> tuple[list[int], dict[tuple[int, int], list[int]]]:
+def _run_plan(rows) -> tuple[list[int], dict[int, list[tuple[int, list[int]]]]]:
     """Lengths of the one-sided runs to build, in order (each at most twice the previous: one
-    doubling step), and the footprint's rows grouped by their column run ``(lo, hi)``."""
+    doubling step), and per run length the footprint's column runs ``(lo, [dy, ...])``."""
     groups: dict[tuple[int, int], list[int]] = {}
     for dy, lo, hi in rows:
         groups.setdefault((lo, hi), []).append(dy)
+    by_length: dict[int, list[tuple[int, list[int]]]] = {}
+    for (lo, hi), dys in groups.items():
+        by_length.setdefault(hi - lo + 1, []).append((lo, dys))
     lengths, have = [], 1
-    for need in sorted({hi - lo + 1 for lo, hi in groups}):
+    for need in sorted(by_length):
         while have < need:
             have = min(need, 2 * have)
             lengths.append(have)
-    return lengths, groups
+    return lengths, by_length
 
 
 class PairPlanes:
@@ -93,12 +96,9 @@ class PairPlanes:
 
     def __init__(self, height: int, width: int, radius: float):
         geo = disk_geometry(radius)
-        self.rows, self.reach = geo.rows, geo.reach
+        self.reach = geo.reach
         self.margin = max(1, -(-self.reach // 64))
-        self.lengths, groups = _run_plan(self.rows)
-        self.by_length: dict[int, list[tuple[int, list[int]]]] = {}
-        for (lo, hi), dys in groups.items():
-            self.by_length.setdefault(hi - lo + 1, []).append((lo, dys))
+        self.lengths, self.by_length = _run_plan(geo.rows)
         rows, nw = self._layout(height, width)
         n = 2 * rows * nw
         self._bytes = np.zeros(n * 8, np.uint8)
@@ -131,9 +131,7 @@ class PairPlanes:
         """DAVIS ``seg2bmap`` of both planes."""
         n = m.size
         tmp, hz, out = self._buf["tmp"][:n], self._buf["hz"][:n], self._buf["b"][:n]
-        np.right_shift(m, _U64(1), out=hz)  # m moved by one column: the right neighbour
-        np.left_shift(m[1:], _U64(63), out=tmp[:-1])
-        np.bitwise_or(hz[:-1], tmp[:-1], out=hz[:-1])
+        _moved(hz, m, 1, tmp)  # the right neighbour
         np.bitwise_xor(hz, m, out=hz)
         hz.reshape(-1, nw)[...] &= self._col_mask(wc, nw)
         np.copyto(out, hz)
