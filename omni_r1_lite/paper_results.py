@@ -1,4 +1,5 @@
-"""The Omni-R1 paper's headline numbers as data: Table 1 (RefAVS) and Table 2 (ReVOS).
+"""The Omni-R1 paper's headline numbers as data: Table 1 (RefAVS), Table 2 (ReVOS), and the
+question-answering Tables 3 (general understanding), 8 (AVHBench hallucination) and 9.
 
 Source: Omni-R1 (arXiv 2505.20256), camera-ready Tables 1 and 2, as transcribed in
 ``reference/omni-r1.md`` §6 (the ReVOS row of arXiv v1 is kept beside the camera-ready one, since
@@ -16,13 +17,17 @@ System 2's grounder); ‡ = Omni-R1-7B as System 1 with Sa2VA as System 2.
 (47.2, 74.2)
 >>> TABLE2[PAPER_ROWS["revos"]["omni-r1"]]["overall"]
 44.7
+>>> [k for k, r in TABLE8.items() if round(100 * r["correct"] / AVHBENCH_JUDGE_QUESTIONS, 1) != r["accuracy"]]
+['AVS, 10,400 samples']
+
+(3120 / 5302 is 58.85 %, which the paper prints as 58.9; every other row's accuracy is its count.)
 >>> all(abs((r["seen"]["J"] + r["seen"]["F"]) / 2 - r["seen"]["J&F"]) <= 0.051 for r in TABLE1.values())
 True
 """
 
 from __future__ import annotations
 
-SOURCE = "Omni-R1 (arXiv 2505.20256), camera-ready Tables 1 and 2; reference/omni-r1.md §6"
+SOURCE = ("Omni-R1 (arXiv 2505.20256), camera-ready Tables 1, 2, 3, 8 and 9; reference/omni-r1.md §6-7")
 """Where the numbers come from."""
 
 PAPER_PRESETS = ("a100-7b", "eval-omni-r1")
@@ -89,6 +94,52 @@ PAPER_ROWS: dict[str, dict[str, str]] = {
     "mevis": {"base": "Qwen2.5-Omni-7B †"},
 }
 """Kit method → the paper row it reproduces, per benchmark (the paper has no ReVOS SFT row)."""
+
+
+TABLE3: dict[str, dict[str, float | None]] = {
+    name: dict(zip(("omnibench", "videomme", "videomme-short", "mvbench"), values))
+    for name, values in {
+        "Qwen2.5-VL-7B (CoT)": (_NA, 56.1, 71.3, 57.4),
+        "LLaVA-OneVision-7B": (_NA, 58.2, _NA, 56.7),
+        "Kangaroo-8B": (_NA, 56.0, _NA, 61.1),
+        "VideoChat-R1": (_NA, _NA, 72.2, 67.9),
+        "Video-R1": (_NA, 59.3, _NA, 63.9),
+        "Sa2VA-26B": (_NA, 52.6, _NA, _NA),
+        "VITA-1.5-7B": (33.4, 57.3, _NA, 55.5),
+        "MiniCPM-o 2.6": (40.5, 63.4, _NA, 58.6),
+        "Baichuan-Omni-1.5": (42.9, 60.1, _NA, 63.7),
+        "Qwen2.5-Omni-7B": (47.3, 58.3, 69.8, 66.1),
+        "Omni-R1-7B": (49.3, 60.7, 73.0, 70.3),
+    }.items()
+}
+"""Table 3, general understanding zero-shot after VOS + AVS RL: accuracy in percent on OmniBench,
+VideoMME (all durations, "general"; and its short videos), MVBench (``None``: not reported)."""
+
+TABLE8: dict[str, dict[str, float]] = {
+    "Base Qwen2.5-Omni-7B": {"correct": 3100, "accuracy": 58.5},
+    "AVS, 1,600 samples": {"correct": 3222, "accuracy": 60.8},
+    "AVS, 1,600 samples, beta = 0.001": {"correct": 3261, "accuracy": 61.5},
+    "AVS, 10,400 samples": {"correct": 3120, "accuracy": 58.9},
+    "VOS (ReVOS + MeViS)": {"correct": 3500, "accuracy": 66.0},
+    "AVS + VOS": {"correct": 3811, "accuracy": 71.9},
+}
+"""Table 8, hallucination on AVHBench's judge subset (5,302 yes/no questions): correct answers and
+accuracy in percent, per training setting."""
+AVHBENCH_JUDGE_QUESTIONS = 5302
+
+TABLE9: dict[str, dict[str, float]] = {
+    "Qwen2.5-Omni-7B, 128 px, no think": {"videomme": 58.3, "videomme-short": 69.8, "mvbench": 66.1},
+    "Qwen2.5-Omni-7B, 256 px, think": {"videomme": 59.8, "videomme-short": 70.9, "mvbench": 68.3},
+    "Omni-R1-VOS-AVS, 128 px, think": {"videomme": 60.7, "videomme-short": 73.0, "mvbench": 70.3},
+}
+"""Table 9, resolution and thinking prompt (the rows with single values; the AVS-only and VOS-only
+rows are ranges in the paper, see ``reference/omni-r1.md`` §7)."""
+
+QA_PAPER_ROWS: dict[str, dict[str, str]] = {
+    "table3": {"base": "Qwen2.5-Omni-7B", "grpo": "Omni-R1-7B", "omni-r1": "Omni-R1-7B"},
+    "table8": {"base": "Base Qwen2.5-Omni-7B", "grpo": "AVS + VOS", "omni-r1": "AVS + VOS"},
+}
+"""Kit method → the paper row of Tables 3 and 8 it reproduces (no SFT rows there)."""
 
 
 def is_paper_setting(preset: str) -> bool:

@@ -373,21 +373,8 @@ class Evaluator:
     # -- a split ----------------------------------------------------------------------------------
 
     def _check_meta(self, meta_path: Path, fp: dict, split: str, rank: int) -> None:
-        if meta_path.exists():
-            old = json.loads(meta_path.read_text())
-            if old.get("fingerprint") == _digest(fp):
-                return
-            if not self.overwrite:
-                raise StaleResultsError(
-                    f"{meta_path.parent} holds {split!r} results of other weights or another config "
-                    f"({_diff(old.get('inputs', {}), fp)}); pass overwrite=True (--overwrite) to discard "
-                    "them, or use another run folder")
-            if rank == 0:
-                for p in [rec_io.split_path(self.method_dir, split), *self.method_dir.glob(f"{split}.rank*.jsonl")]:
-                    p.unlink(missing_ok=True)
-                shutil.rmtree(self.method_dir / "predictions" / split, ignore_errors=True)
-        if rank == 0:
-            _write_json(meta_path, {"fingerprint": _digest(fp), "inputs": fp, "created": time.time()})
+        _check_fingerprint(meta_path, fp, split, rank, self.overwrite, self.method_dir,
+                           extra=self.method_dir / "predictions" / split)
 
     def run_split(self, split: str, *, rank: int | None = None, world_size: int | None = None,
                   merge: bool = True) -> SplitResult:
@@ -503,6 +490,29 @@ def evaluate_split(cfg: KitConfig, data_dir: str | Path, split: str, method: str
     """
     run_kw = {k: kwargs.pop(k) for k in ("rank", "world_size", "merge") if k in kwargs}
     return Evaluator(cfg, data_dir, out_dir, method, **kwargs).run_split(split, **run_kw)
+
+
+def _check_fingerprint(meta_path: Path, fp: dict, name: str, rank: int, overwrite: bool, method_dir: Path,
+                       extra: Path | None = None) -> None:
+    """Compare stored results' fingerprint with ``fp``: same → resume; different → `StaleResultsError`
+    unless ``overwrite`` (then rank 0 deletes ``<name>.jsonl``, its rank files and ``extra``); rank 0
+    writes the meta file."""
+    if meta_path.exists():
+        old = json.loads(meta_path.read_text())
+        if old.get("fingerprint") == _digest(fp):
+            return
+        if not overwrite:
+            raise StaleResultsError(
+                f"{meta_path.parent} holds {name!r} results of other weights or another config "
+                f"({_diff(old.get('inputs', {}), fp)}); pass overwrite=True (--overwrite) to discard "
+                "them, or use another run folder")
+        if rank == 0:
+            for p in [rec_io.split_path(method_dir, name), *method_dir.glob(f"{name}.rank*.jsonl")]:
+                p.unlink(missing_ok=True)
+            if extra is not None:
+                shutil.rmtree(extra, ignore_errors=True)
+    if rank == 0:
+        _write_json(meta_path, {"fingerprint": _digest(fp), "inputs": fp, "created": time.time()})
 
 
 def _stops_the_split(error: BaseException) -> bool:
