@@ -5,6 +5,7 @@
     omni-r1-lite presets [--show NAME]           list presets / print one resolved config
     omni-r1-lite synth OUT_DIR                   generate OmniSynth
     omni-r1-lite evaluate --preset P --method M  benchmark a method into <run>/eval/ (resumable)
+    omni-r1-lite evaluate --benchmark avhbench --method grpo [--think]  question answering (Tables 3, 8)
 """
 
 from __future__ import annotations
@@ -101,6 +102,8 @@ def _cmd_evaluate(args) -> int:
     run_dir = Path(args.run_dir) if args.run_dir else default_run_dir(args.preset)
     data_dir = Path(_data_dir(args.data_dir) or cfg.data.data_dir)
     splits = args.split or None
+    if args.benchmark:
+        return _evaluate_qa(args, cfg, data_dir, run_dir)
     rank0 = True
     for method in args.method:
         try:
@@ -116,6 +119,32 @@ def _cmd_evaluate(args) -> int:
     if rank0:
         print()
         print(results_table(run_dir))
+    return 0
+
+
+def _evaluate_qa(args, cfg, data_dir: Path, run_dir: Path) -> int:
+    """``evaluate --benchmark NAME``: System 1 answering questions (`omni_r1_lite.evaluation.qa`)."""
+    from omni_r1_lite.evaluation.methods import MODEL_METHODS
+    from omni_r1_lite.evaluation.qa import QAEvaluator, qa_table
+
+    bad = [m for m in args.method if m not in MODEL_METHODS]
+    if bad:
+        raise UserError(f"--benchmark {args.benchmark} needs model methods ({', '.join(MODEL_METHODS)}), not "
+                        + ", ".join(bad))
+    summaries, rank0 = {}, True
+    for method in args.method:
+        ev = QAEvaluator(cfg, data_dir, run_dir, method, args.benchmark, think=args.think, scoring=args.scoring,
+                         subtitles=args.subtitles, adapter=args.adapter, max_samples=args.max_samples,
+                         overwrite=args.overwrite, progress=not args.no_progress)
+        res = ev.run()
+        rank0 = ev.rank == 0
+        if rank0:
+            s = summaries[method] = res.summary()
+            print(f"{method} {ev.name}: {s['questions']} questions, accuracy {100 * s['accuracy']['value']:.1f} %, "
+                  f"{s['unreadable']} unreadable, {s['errors']} error(s) -> {res.path}")
+    if rank0:
+        print()
+        print(qa_table(summaries, args.benchmark))
     return 0
 
 
@@ -158,6 +187,14 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--no-progress", action="store_true", help="no progress bar")
     v.add_argument("--no-validate", action="store_true",
                    help="do not decode each sample's frames, masks and audio before running it")
+    from omni_r1_lite.data.qa import QA_BENCHMARKS
+
+    v.add_argument("--benchmark", default=None, choices=QA_BENCHMARKS,
+                   help="a question-answering benchmark instead of the preset's segmentation splits")
+    v.add_argument("--think", action="store_true", help="QA: the thinking prompt (the paper's headline rows)")
+    v.add_argument("--scoring", default="generate", choices=("generate", "choice"),
+                   help="QA: greedy text + answer extraction (the paper's), or the most likely allowed answer")
+    v.add_argument("--subtitles", action="store_true", help="QA, VideoMME: with subtitles")
     v.set_defaults(func=_cmd_evaluate)
 
     sub.add_parser("synth", help="generate OmniSynth into OUT_DIR (omni-r1-lite synth --help)")

@@ -248,3 +248,20 @@ def test_summary_intervals_and_tables():
     md = qa_table({"grpo": s}, "avhbench")
     assert "| kit: grpo | 40 | 75.0 [" in md and "paper: AVS + VOS | 5302 | 71.9" in md
     assert "Omni-R1-7B | | 60.7 (short 73.0)" in qa_table({"grpo": s}, "videomme")
+
+
+def test_cli_evaluates_a_qa_benchmark_and_refuses_what_cannot_answer(data_dir, tmp_path, capsys):
+    from omni_r1_lite.cli import main
+
+    args = ["evaluate", "--preset", "smoke", "--benchmark", "omnisynth-qa", "--method", "base", "--max-samples", "4",
+            "--run-dir", str(tmp_path), "--data-dir", str(data_dir), "--scoring", "choice", "--no-progress"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "base qa-omnisynth-qa-choice: 4 questions" in out and "| kit: base | 4 |" in out
+    assert len((tmp_path / "eval" / "base" / "qa-omnisynth-qa-choice.jsonl").read_text().splitlines()) == 4
+    assert main(args[:6] + ["uniform"] + args[7:]) == 2
+    assert "needs model methods" in capsys.readouterr().err
+    missing = ["evaluate", "--preset", "smoke", "--benchmark", "avhbench", "--method", "base", "--run-dir",
+               str(tmp_path), "--data-dir", str(tmp_path / "nothing-here"), "--no-progress"]
+    assert main(missing) == 2
+    assert "nothing-here" in capsys.readouterr().err
