@@ -44,6 +44,8 @@ NOTEBOOKS = (
     NotebookInfo("03_rewards.ipynb", "the hierarchical rewards on hand-made and sampled completions"),
     NotebookInfo("04_grpo_training.ipynb", "SFT warm start, LoRA GRPO, reward curves, saved adapter"),
     NotebookInfo("05_evaluation.ipynb", "benchmark tables, per-type breakdowns, best/worst clips"),
+    NotebookInfo("06_generalization_and_hallucination.ipynb",
+                 "System 1 answering questions: OmniSynth-QA yes-rates, AVHBench/VideoMME/MVBench/OmniBench"),
 )
 
 

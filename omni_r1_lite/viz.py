@@ -366,3 +366,30 @@ def summary_figure(split: dict, paired: dict):
     ax.set_title("each step of the order", fontsize=9)
     fig.tight_layout()
     return fig
+
+
+def yes_rate_figure(summaries: dict, title: str = "OmniSynth-QA: does the model say yes to what is not there?"):
+    """Per method (``{method: evaluation.qa.summarize(...)}``): the yes-rate on yes/no questions
+    about things that are there and about things that are not (the hallucination probe), and the
+    accuracy over all questions, each with its 95 % interval as an error bar; chance lines at 50 %."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    keys = [("yes_rate_present", "yes-rate, present"), ("yes_rate_absent", "yes-rate, absent"),
+            ("accuracy", "accuracy, all questions")]
+    methods = list(summaries)
+    fig, ax = plt.subplots(figsize=(8, 3))
+    width = 0.8 / max(1, len(methods))
+    for i, m in enumerate(methods):
+        s = summaries[m]
+        vals = [100 * s.get(k, {}).get("value", np.nan) for k, _ in keys]
+        err = np.array([[100 * (s[k]["value"] - s[k]["low"]), 100 * (s[k]["high"] - s[k]["value"])]
+                        if k in s and s[k].get("n") else [0, 0] for k, _ in keys]).T
+        ax.bar(np.arange(len(keys)) + i * width, vals, width, yerr=err, capsize=3, label=m, color=COLORS.get(m, None))
+    ax.axhline(50, color="grey", lw=0.8, ls="--")
+    ax.set_xticks(np.arange(len(keys)) + width * (len(methods) - 1) / 2, [label for _, label in keys])
+    ax.set_ylim(0, 105)
+    ax.set_ylabel("%")
+    ax.legend(fontsize=8, ncol=min(len(methods), 6), loc="upper center", bbox_to_anchor=(0.5, -0.12), frameon=False)
+    ax.set_title(title, fontsize=10)
+    return fig
