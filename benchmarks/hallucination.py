@@ -67,7 +67,7 @@ def main(argv=None) -> dict:
         summaries = {}
         for method in METHODS:
             ev = QAEvaluator(cfg, args.data_dir, args.run_dir, method, "omnisynth-qa", scoring=scoring,
-                             questions=questions, progress=True)
+                             questions=questions, progress=True, overwrite=True)
             res = ev.run(rank=0, world_size=1)
             records[scoring][method] = res.records
             summaries[method] = res.summary()

@@ -265,3 +265,38 @@ def test_cli_evaluates_a_qa_benchmark_and_refuses_what_cannot_answer(data_dir, t
                str(tmp_path), "--data-dir", str(tmp_path / "nothing-here"), "--no-progress"]
     assert main(missing) == 2
     assert "nothing-here" in capsys.readouterr().err
+
+
+def test_real_benchmark_media_paths_image_audio_and_a_frame_folder(cfg, data_dir, tmp_path):
+    """The non-OmniSynth media path (OmniBench: image + audio; MVBench frame-folder videos)."""
+    import wave
+
+    import numpy as np
+    from PIL import Image
+
+    img = tmp_path / "img.png"
+    Image.fromarray(np.full((60, 80, 3), 120, np.uint8)).save(img)
+    wav = tmp_path / "a.wav"
+    with wave.open(str(wav), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16000)
+        w.writeframes((np.sin(np.arange(8000) / 5) * 8000).astype("<i2").tobytes())
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    for i in range(6):
+        Image.fromarray(np.full((48, 64, 3), 40 * i, np.uint8)).save(frames / f"{i:05d}.jpg")
+    qs = [Question("ob", "omnibench", "sound", "What makes the sound?", ("a bell", "a dog"), "A", image=img, audio=wav),
+          Question("mv", "mvbench", "action sequence", "What happens?", ("darker", "brighter", "same"), "B",
+                   video=frames),
+          Question("gone", "mvbench", "action sequence", "What happens?", ("a", "b"), "A", video=tmp_path / "nope")]
+    res = QAEvaluator(cfg, data_dir, tmp_path, "base", "mvbench", questions=qs, scoring="choice",
+                      progress=False).run(rank=0, world_size=1)
+    rows = {r["sample_id"]: r for r in res.records}
+    assert rows["ob"]["error"] is None and rows["ob"]["prediction"] in ("A", "B")
+    assert rows["mv"]["error"] is None and rows["mv"]["prediction"] in ("A", "B", "C")
+    assert "nope" in rows["gone"]["error"] and rows["gone"]["correct"] is False
+    # the stored answers belong to these questions: another question list does not resume them
+    with pytest.raises(StaleResultsError, match="questions"):
+        QAEvaluator(cfg, data_dir, tmp_path, "base", "mvbench", questions=qs[:2], scoring="choice",
+                    progress=False).run(rank=0, world_size=1)

@@ -90,7 +90,8 @@ def _stat(values: Sequence[float], seed: int) -> dict[str, Any]:
 
 def summarize(records: Sequence[dict], seed: int = 0) -> dict[str, Any]:
     """Accuracy (overall, per task, per VideoMME duration), unreadable answers, errors and the
-    yes-rates of yes/no questions on present / absent things, with 95 % bootstrap intervals.
+    yes-rates of yes/no questions on present / absent things, with 95 % bootstrap intervals. An
+    unreadable answer or an error row is wrong, and is not a "yes".
 
     >>> recs = [{"task": "t", "format": "yes/no", "answer": a, "prediction": p, "correct": a == p,
     ...          "absent": a == "no", "issue": None if p else "unreadable", "error": None}
@@ -196,11 +197,18 @@ class QAEvaluator:
         return qs if self.max_samples is None else qs[: int(self.max_samples)]
 
     def fingerprint(self) -> dict[str, Any]:
+        """What stored answers depend on, including the questions themselves (ids, texts, options,
+        answers): a regenerated or re-downloaded benchmark does not resume the old answers."""
+        import hashlib
+        import json
+
         c = to_dict(self.cfg)
+        listing = json.dumps([[q.qid, q.question, list(q.options), q.answer] for q in self.questions()])
         weights = self.weights.identity() if self.weights is not None else f"in-memory {type(self.model).__name__}"
         return {"method": self.method, "benchmark": self.benchmark, "think": self.think, "scoring": self.scoring,
                 "subtitles": self.subtitles, "weights": weights, "max_new_tokens": self.max_new_tokens,
-                "system1": c["system1"], "eval_frames": c["eval"]["max_frames"], "seed": c["seed"]}
+                "system1": c["system1"], "eval_frames": c["eval"]["max_frames"], "seed": c["seed"],
+                "questions": hashlib.sha256(listing.encode()).hexdigest()[:16]}
 
     def reasoner(self):
         if self._reasoner is None:
@@ -237,7 +245,7 @@ class QAEvaluator:
             media["videos"] = [read_frames(q.video, sample_indices(n, r.cfg.max_frames),
                                            max_pixels=r.cfg.frame_max_pixels)]
         if q.image is not None:
-            media["images"] = [read_image(q.image)]
+            media["images"] = [np.array(read_image(q.image))]  # a writable copy for the processor
         if q.audio is not None:
             media["audio"] = [read_audio(q.audio, missing="silence", duration=1.0)]
         return media, None
