@@ -77,6 +77,8 @@ __all__ = [
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_OFFLINE = 0, 1, 2, 3
 DEFAULT_GROUPS = ("datasets", "sam2")
+OPT_IN_GROUPS = ("qa-benchmarks",)
+"""Fetched only when named (``--only NAME`` or ``--only GROUP``): not by default, not by ``all``."""
 CHECKSUMS_FILE = "checksums.txt"
 STATE_FILE = ".download_state.json"
 EXTRACT_MARKER = ".omni_r1_lite_extracted.json"
@@ -153,7 +155,8 @@ def load_manifest(path: str | Path | None = None) -> list[Item]:
 def select_items(items: Sequence[Item], only: Sequence[str] | None, with_models: bool) -> list[Item]:
     """Items to process: those named (or whose group is named) by ``only``, else the default
     groups (datasets and SAM 2.1 checkpoints) plus models when ``with_models``. ``all`` names
-    every non-manual item. An unknown name raises `ValueError` listing the valid ones.
+    every non-manual item outside `OPT_IN_GROUPS` (the QA benchmarks, hundreds of GB: fetched only
+    when named). An unknown name raises `ValueError` listing the valid ones.
 
     >>> items = load_manifest()
     >>> [i.name for i in select_items(items, ["sam2.1_hiera_tiny"], False)]
@@ -176,6 +179,8 @@ def select_items(items: Sequence[Item], only: Sequence[str] | None, with_models:
     for i in items:
         if i.name in chosen or i.group in chosen or ("all" in chosen and not i.manual):
             if i.group == "models" and "all" in chosen and not with_models and i.name not in chosen:
+                continue
+            if i.group in OPT_IN_GROUPS and i.name not in chosen and i.group not in chosen:
                 continue
             out.append(i)
     return out
@@ -207,7 +212,7 @@ def is_present(name: str, data_dir: str | Path | None = None, manifest: str | Pa
             placed(f["dest"], f.get("archive"), f.get("extract_to")) for f in item.files
         )
     if item.hf_repo:
-        return (root / item.dest / "config.json").is_file()
+        return (root / item.dest / item.extra.get("present_if", "config.json")).is_file()
     return placed(item.dest, item.archive, item.extract_to)
 
 
@@ -651,9 +656,14 @@ class Runner:
         return ok
 
     def model_item(self, item: Item) -> bool:
+        """A Hugging Face snapshot: a model, or with ``"hf_repo_type": "dataset"`` a dataset repo
+        (gated ones need their terms accepted on the hub and ``HF_TOKEN`` / ``hf auth login``)."""
         final = self.data_dir / item.dest
+        repo_type = item.extra.get("hf_repo_type", "model")
+        type_arg = [] if repo_type == "model" else ["--repo-type", repo_type]
         if self.dry_run:
-            self.log(f"[{item.name}] would run: hf download {item.hf_repo} --local-dir {final}")
+            self.log(f"[{item.name}] would run: hf download {item.hf_repo} {' '.join(type_arg + [''])}"
+                     f"--local-dir {final}")
             return True
         self._probe_once("https://huggingface.co/")
         self.log(f"[{item.name}] snapshot {item.hf_repo} -> {final}")
@@ -665,12 +675,12 @@ class Runner:
             cli = shutil.which("hf") or shutil.which("huggingface-cli")
             if cli is None:
                 raise DownloadError("neither huggingface_hub nor the hf CLI is installed") from None
-            rc = subprocess.call([cli, "download", item.hf_repo, "--local-dir", str(final)])
+            rc = subprocess.call([cli, "download", item.hf_repo, *type_arg, "--local-dir", str(final)])
             if rc != 0:
                 raise DownloadError(f"{cli} download {item.hf_repo} failed with status {rc}") from None
             return True
         try:
-            snapshot_download(repo_id=item.hf_repo, local_dir=str(final))
+            snapshot_download(repo_id=item.hf_repo, repo_type=repo_type, local_dir=str(final))
         except Exception as e:  # the hub raises many types; report them uniformly
             raise DownloadError(f"snapshot of {item.hf_repo} failed: {e}") from e
         return True
@@ -735,7 +745,7 @@ def main(argv: Sequence[str] | None = None, out=None) -> int:
         print(f"cannot read the manifest: {e}", file=out)
         return EXIT_USAGE
     if args.list:
-        print(f"{'NAME':<24} {'GROUP':<9} {'SIZE':<10} {'LANDS IN (under DATA_DIR)':<40} SOURCE", file=out)
+        print(f"{'NAME':<24} {'GROUP':<13} {'SIZE':<10} {'LANDS IN (under DATA_DIR)':<40} SOURCE", file=out)
         for i in items:
             size = (f"{i.size / 1e9:.1f} GB" if i.size else i.extra.get("approx_size", "").split(" (")[0]) or "?"
             if i.manual:
@@ -743,9 +753,9 @@ def main(argv: Sequence[str] | None = None, out=None) -> int:
                 where = f"by hand, then --only {i.name} verifies it (see --dry-run --only {i.name})"
             else:
                 dest, where = i.dest, i.hf_repo or i.url
-            print(f"{i.name:<24} {i.group:<9} {size:<10} {dest:<40} {where}", file=out)
-        print("\n--only NAME (or GROUP) fetches one; models come with --with-models; '?' = size not published.",
-              file=out)
+            print(f"{i.name:<24} {i.group:<13} {size:<10} {dest:<40} {where}", file=out)
+        print("\n--only NAME (or GROUP) fetches one; models come with --with-models; qa-benchmarks only when "
+              "named; '?' = size not published.", file=out)
         return EXIT_OK
     try:
         chosen = select_items(items, args.only, args.with_models)
