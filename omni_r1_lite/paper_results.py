@@ -23,11 +23,13 @@ System 2's grounder); ‡ = Omni-R1-7B as System 1 with Sa2VA as System 2.
 (3120 / 5302 is 58.85 %, which the paper prints as 58.9; every other row's accuracy is its count.)
 >>> all(abs((r["seen"]["J"] + r["seen"]["F"]) / 2 - r["seen"]["J&F"]) <= 0.051 for r in TABLE1.values())
 True
+>>> TABLE5["Qwen2.5-Omni grounding (original)"] == TABLE2["Omni-R1-7B † (camera-ready)"]
+True
 """
 
 from __future__ import annotations
 
-SOURCE = ("Omni-R1 (arXiv 2505.20256), camera-ready Tables 1, 2, 3, 8 and 9; reference/omni-r1.md §6-7")
+SOURCE = ("Omni-R1 (arXiv 2505.20256), camera-ready Tables 1, 2, 3, 5, 8 and 9; reference/omni-r1.md §6-7")
 """Where the numbers come from."""
 
 PAPER_PRESETS = ("a100-7b", "eval-omni-r1")
@@ -134,6 +136,25 @@ TABLE9: dict[str, dict[str, float]] = {
 }
 """Table 9, resolution and thinking prompt (the rows with single values; the AVS-only and VOS-only
 rows are ranges in the paper, see ``reference/omni-r1.md`` §7)."""
+
+TABLE5: dict[str, dict[str, float]] = {
+    name: dict(zip(("referring", "reasoning", "single", "multi", "overall"), values))
+    for name, values in {
+        "Qwen2.5-Omni grounding (original)": (52.5, 36.9, 45.0, 46.6, 44.7),
+        "VisionReasoner during training only": (52.2, 39.4, 45.4, 49.2, 45.8),
+        "VisionReasoner at training and inference": (55.5, 41.7, 49.1, 44.7, 48.6),
+    }.items()
+}
+"""Table 5, the System-2 grounding model on ReVOS valid (J&F %): the grounder used during GRPO and at
+inference. The original row is Table 2's Omni-R1-7B † (camera-ready). Table 6: with VisionReasoner in
+training, SAM2 45.8 vs EfficientTAM 44.9 overall."""
+
+TABLE5_ROWS: dict[str, str] = {
+    "paper": "Qwen2.5-Omni grounding (original)",
+    "visionreasoner": "VisionReasoner at training and inference",
+}
+"""``system2.backend`` at inference → the Table 5 row it corresponds to when the policy was also
+trained with it (``sa2va``: Table 2's ‡ rows instead; Sa2VA was never a training-time System 2)."""
 
 QA_PAPER_ROWS: dict[str, dict[str, str]] = {
     "table3": {"base": "Qwen2.5-Omni-7B", "grpo": "Omni-R1-7B", "omni-r1": "Omni-R1-7B"},

@@ -64,6 +64,7 @@ from omni_r1_lite.evaluation.runner import (
     build_scorer,
     canonical_split,
     evaluate_split,
+    results_name,
     shard,
 )
 from omni_r1_lite.evaluation.tables import collect_results, headline, render_results, results_table
@@ -90,5 +91,6 @@ __all__ = [
     "render_results",
     "resolve_weights",
     "results_table",
+    "results_name",
     "shard",
 ]

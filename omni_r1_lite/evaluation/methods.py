@@ -226,7 +226,8 @@ def resolve_checkpoint(path: str | None, data_dir: str | Path) -> str | None:
 def build_system2(cfg: KitConfig, data_dir: str | Path, model: Any = None, processor: Any = None,
                   device: Any = None) -> Any:
     """The preset's System 2 (`omni_r1_lite.systems.factory.build_system2`); for ``paper``,
-    ``model`` / ``processor`` default to the preset's base thinker."""
+    ``model`` / ``processor`` default to the preset's base thinker ('visionreasoner' and 'sa2va'
+    load their own grounder)."""
     from omni_r1_lite.systems.factory import build_system2 as build
 
     if cfg.system2.backend == "paper" and model is None:

@@ -213,7 +213,7 @@ class Evaluator:
 
     @property
     def method_dir(self) -> Path:
-        return self.out_dir / "eval" / self.method
+        return self.out_dir / "eval" / results_name(self.method, self.cfg)
 
     # -- samples and setup ------------------------------------------------------------------------
 
@@ -240,7 +240,7 @@ class Evaluator:
                 self._impl = self._model_method()
             if self.system2 is None:
                 self.system2 = build_system2(self.cfg, self.data_dir, self.model, self.processor,
-                                             self._device() if self.cfg.system2.backend == "paper" else None)
+                                             self._device() if self.cfg.system2.backend != "standin" else None)
             # one clip's masks are never requested twice here: keep the mask cache tiny (a ReVOS
             # clip's masks can take ~100 MB)
             self._pipeline = Pipeline(self.system2, max_frames=self.frames, max_keyframes=k,
@@ -276,7 +276,9 @@ class Evaluator:
               "avs_keyframes": self.avs_keyframes, "seed": c["seed"], "data": data,
               "system1": c["system1"],
               # the feature cache changes speed, not masks: results stay resumable across it
-              "system2": {k: v for k, v in c["system2"].items() if k != "sam2_cache_frames"}}
+              "system2": {k: v for k, v in c["system2"].items() if k != "sam2_cache_frames"
+                          # a field added later stays out at its default: earlier results resume
+                          and not (k == "grounder" and v is None)}}
         if self.cfg.eval.protocol != "kit":  # only then: earlier fingerprints stay valid
             fp["protocol"] = self.cfg.eval.protocol
         behaviour = self._system2_settings()
@@ -490,6 +492,22 @@ def evaluate_split(cfg: KitConfig, data_dir: str | Path, split: str, method: str
     """
     run_kw = {k: kwargs.pop(k) for k in ("rank", "world_size", "merge") if k in kwargs}
     return Evaluator(cfg, data_dir, out_dir, method, **kwargs).run_split(split, **run_kw)
+
+
+def results_name(method: str, cfg: KitConfig) -> str:
+    """The folder name of a method's results under ``<run>/eval/``: the method, or
+    ``<method>+<backend>`` when System 2 grounds with a model of its own (``visionreasoner``,
+    ``sa2va``), so that the Table-5 settings sit beside each other instead of refusing to resume.
+
+    >>> from omni_r1_lite.config import apply_overrides, get_preset
+    >>> results_name("grpo", get_preset("smoke")), results_name("grpo", apply_overrides(
+    ...     get_preset("a100-7b"), ["system2.backend=visionreasoner"]))
+    ('grpo', 'grpo+visionreasoner')
+    """
+    from omni_r1_lite.config import EXTERNAL_GROUNDERS
+
+    backend = cfg.system2.backend
+    return f"{method}+{backend}" if backend in EXTERNAL_GROUNDERS else method
 
 
 def _check_fingerprint(meta_path: Path, fp: dict, name: str, rank: int, overwrite: bool, method_dir: Path,

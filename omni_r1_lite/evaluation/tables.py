@@ -200,6 +200,25 @@ def _table2(methods: dict, paper: bool) -> Table:
     return Table("ReVOS valid (Table 2 layout; J&F %, DAVIS)", ["method", *cols], rows)
 
 
+def _table5(methods: dict, paper: bool) -> Table:
+    """Table 5 layout: ReVOS J&F by the grounder System 2 used at inference (``<method>+<backend>``
+    result folders; a plain method name grounded with System 1's base model, the paper's)."""
+    from omni_r1_lite.paper_results import TABLE5, TABLE5_ROWS
+
+    cols = ["referring", "reasoning", "single", "multi", "overall"]
+    rows = []
+    for method, m in methods.items():
+        base, _, backend = method.partition("+")
+        t = m["tables"].get("revos", [])
+        label = f"{base}, System 2: {backend or 'the base model (paper)'}"
+        rows.append({"method": label, **{c: _row(t, c).get("J&F") for c in cols}})
+    if paper:
+        rows += [{"method": f"paper: {n}", **v} for n, v in TABLE5.items()]
+    mapping = ", ".join(f"{k} → {v!r}" for k, v in TABLE5_ROWS.items())
+    return Table(f"ReVOS valid by System-2 grounder (Table 5 layout; J&F %, DAVIS; {mapping} when trained "
+                 "with it too)", ["method", *cols], rows)
+
+
 def _types_table(methods: dict) -> Table:
     present = [t for t in TYPES if any(_row(m["tables"].get("vos", []), f"type: {t}") for m in methods.values())]
     rows = []
@@ -264,6 +283,8 @@ def render_results(results: dict[str, Any]) -> str:
                                   methods, "avs", paper, "refavs"))
         elif ds == "revos":
             tables.append(_table2(methods, paper))
+            if paper or any("+" in m for m in methods):
+                tables.append(_table5(methods, paper))
         elif ds == "mevis":
             tables.append(_mevis_table(methods, paper))
         elif ds == "omnisynth":

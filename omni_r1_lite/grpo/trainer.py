@@ -121,18 +121,22 @@ def run_fingerprint(cfg: KitConfig, model, seed: int) -> str:
     """What a checkpoint must match to be resumed: the settings that shape the run and the start model.
 
     The GRPO, reward and System-1 settings (not ``max_steps`` or ``save_steps``: a run may be
-    continued to more steps), the dataset, the seed, and a sample of the starting weights (the
+    continued to more steps), the dataset, the seed, a separate System-2 grounder when there is one, and a sample of the starting weights (the
     first 4096 values of the first, middle and last non-LoRA tensors; cheap even for a 7B model),
     so that a checkpoint left by a run from *another* warm start is never resumed by mistake.
     """
     import hashlib
 
-    from omni_r1_lite.config import to_dict
+    from omni_r1_lite.config import EXTERNAL_GROUNDERS, to_dict
 
     d = to_dict(cfg)
     grpo = {k: v for k, v in d["grpo"].items() if k not in ("max_steps", "save_steps")}
-    blob = json.dumps({"grpo": grpo, "rewards": d["rewards"], "system1": d["system1"],
-                       "dataset": d["data"]["dataset"], "seed": seed}, sort_keys=True)
+    fp = {"grpo": grpo, "rewards": d["rewards"], "system1": d["system1"], "dataset": d["data"]["dataset"],
+          "seed": seed}
+    if cfg.system2.backend in EXTERNAL_GROUNDERS:
+        # the rewards come from another grounder; only then, so that earlier fingerprints stay valid
+        fp["system2"] = {k: d["system2"][k] for k in ("backend", "grounder")}
+    blob = json.dumps(fp, sort_keys=True)
     h = hashlib.sha256(blob.encode())
     params = [p for n, p in model.named_parameters() if "lora_" not in n]
     for p in (params[0], params[len(params) // 2], params[-1]) if params else ():

@@ -41,9 +41,10 @@ def resolve_sam2_checkpoint(path: str | None, data_dir: str | Path, error=FileNo
 
 def build_system2(cfg: KitConfig, base_model=None, processor=None, data_dir: str | Path = "data", device=None,
                   checkpoint_error=FileNotFoundError):
-    """System 2 for a preset: the OmniSynth stand-in, or the paper's grounder (the base model with
-    adapters disabled while grounding) + SAM2 (checkpoint under ``data_dir`` when relative; random
-    weights if None). The kit's tiny thinkers ground with their special tokens suppressed."""
+    """System 2 for a preset: the OmniSynth stand-in, or a grounder + SAM2 (checkpoint under
+    ``data_dir`` when relative; random weights if None). The grounder is the paper's (the base model
+    with adapters disabled while grounding; the kit's tiny thinkers ground with their special tokens
+    suppressed) or, for 'visionreasoner' / 'sa2va', a model of its own (`build_grounder`)."""
     from omni_r1_lite.config import check_system2
 
     check_system2(cfg)
@@ -52,18 +53,40 @@ def build_system2(cfg: KitConfig, base_model=None, processor=None, data_dir: str
         from omni_r1_lite.systems.standin import OmniSynthStandIn
 
         return OmniSynthStandIn()
-    if s2.backend != "paper":
-        raise ValueError(f"unknown System-2 backend {s2.backend!r} ('paper' or 'standin')")
-    if base_model is None or processor is None:
-        raise ValueError("the paper's System 2 grounds with System 1's base model: pass base_model and processor")
     from omni_r1_lite.systems.detail import PaperDetailSystem, QwenGrounder, Sam2Segmenter
 
-    grounder = QwenGrounder(base_model, processor, max_pixels=s2.grounding_max_pixels,
-                            suppress_tokens=suppress_tokens_for(processor))
+    if s2.backend == "paper":
+        if base_model is None or processor is None:
+            raise ValueError("the paper's System 2 grounds with System 1's base model: pass base_model and processor")
+        grounder = QwenGrounder(base_model, processor, max_pixels=s2.grounding_max_pixels,
+                                suppress_tokens=suppress_tokens_for(processor))
+    else:
+        grounder = build_grounder(cfg, device=device)
     ckpt = resolve_sam2_checkpoint(s2.sam2_checkpoint, data_dir, checkpoint_error)
     segmenter = Sam2Segmenter(s2.sam2_config, checkpoint=ckpt, device=device, image_size=s2.sam2_image_size,
                               cache_features=s2.sam2_cache_frames)
     return PaperDetailSystem(grounder, segmenter)
+
+
+def build_grounder(cfg: KitConfig, device=None):
+    """The separate grounder of ``system2.backend`` 'visionreasoner' (Qwen2.5-VL, `VisionReasonerGrounder`)
+    or 'sa2va' (`Sa2VAGrounder`), loaded from ``system2.grounder`` (default: the released checkpoint)."""
+    s2 = cfg.system2
+    if s2.backend == "visionreasoner":
+        from omni_r1_lite.systems.vision_reasoner import (
+            VISIONREASONER_MODEL,
+            VisionReasonerGrounder,
+            load_vision_reasoner,
+        )
+
+        model, processor = load_vision_reasoner(s2.grounder or VISIONREASONER_MODEL, device=device)
+        return VisionReasonerGrounder(model, processor, suppress_tokens=suppress_tokens_for(processor))
+    if s2.backend == "sa2va":
+        from omni_r1_lite.systems.sa2va import SA2VA_MODEL, Sa2VAGrounder, load_sa2va
+
+        model, tokenizer = load_sa2va(s2.grounder or SA2VA_MODEL, device=device)
+        return Sa2VAGrounder(model, tokenizer)
+    raise ValueError(f"system2.backend={s2.backend!r} has no separate grounder (visionreasoner or sa2va)")
 
 
 def load_system1(cfg: KitConfig, data_dir: str | Path = "data", adapter: str | Path | None = None):

@@ -795,3 +795,49 @@ def _parse_boxes(text: Any, max_boxes: int | None) -> np.ndarray:
     if max_boxes is not None:
         boxes = boxes[:max_boxes]
     return np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
+
+
+_POINT_KEYS = ("point_2d", "point")
+
+
+def _as_point(value: Any) -> list[float] | None:
+    if isinstance(value, str):
+        value = [v for v in re.split(r"[,\s]+", value.strip()) if v]
+    if not isinstance(value, (list, tuple)) or len(value) != 2 or any(isinstance(v, bool) for v in value):
+        return None
+    try:
+        out = [float(v) for v in value]
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return out if all(math.isfinite(v) and abs(v) <= _MAX_COORD for v in out) else None
+
+
+def parse_box_points(text: str) -> list[tuple[np.ndarray, np.ndarray | None]]:
+    """``(box float32[4], point float32[2] | None)`` per object of a VisionReasoner / Seg-Zero answer
+    (``[{"bbox_2d": [...], "point_2d": [...]}, ...]``, inside ``<answer>`` when present), in order.
+
+    Only objects with a valid box are returned (corners reordered, no area dropped, as
+    `parse_boxes`); a missing or malformed ``point_2d`` gives ``None``. Never raises.
+
+    >>> [(b.tolist(), p.tolist()) for b, p in parse_box_points(
+    ...     '<think>two</think><answer>[{"bbox_2d": [10, 20, 50, 60], "point_2d": [30, 40]}]</answer>')]
+    [([10.0, 20.0, 50.0, 60.0], [30.0, 40.0])]
+    """
+    try:
+        if not isinstance(text, str) or not text.strip():
+            return []
+        if "<answer>" in text:
+            region, _ = extract_answer(text)
+            text = region or ""
+        blocks, _ = json_blocks(text)
+        out: list[tuple[np.ndarray, np.ndarray | None]] = []
+        for _, norm in itertools.islice(_walk_dicts((v for _, v, _ in blocks), _BOX_KEYS), _MAX_BOXES):
+            box = _as_box(next(norm[k] for k in _BOX_KEYS if k in norm))
+            if box is None:
+                continue
+            raw = next((norm[k] for k in _POINT_KEYS if k in norm), None)
+            point = _as_point(raw) if raw is not None else None
+            out.append((np.asarray(box, np.float32), None if point is None else np.asarray(point, np.float32)))
+        return out
+    except Exception:  # pragma: no cover - model output never raises
+        return []
