@@ -246,6 +246,8 @@ class GRPOConfig:
     warmup_steps: int = _f(0, "Linear warm-up steps.")
     scale_rewards: str = _f("group", "Advantage scaling: 'group' ((r - mean) / (std + 1e-4), the paper's) or 'none'.")
     share_prompt: bool = _f(True, "Encode each group's prompt once (prefix cache) in rollouts and the loss.")
+    expression_types: tuple[str, ...] = _f((), "Train on these expression types only (e.g. ('reasoning', "
+                                                "'audio-visual'): where a rewrite must be found); () = all.")
 
 
 @dataclass

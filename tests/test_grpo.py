@@ -214,6 +214,45 @@ def test_learning_summary_and_target():
     assert missed["quality_gain_vs_sft"] >= 0.05 and not Target().met(missed)
 
 
+def _typed_record(seed, sft_jf, grpo_jf, sft_null, grpo_null, grpo_quality):
+    """Per-sample records: 4 reasoning, 4 audio-visual, 4 referring, 2 null samples."""
+    types = ["reasoning"] * 4 + ["audio-visual"] * 4 + ["referring"] * 4
+
+    def res(jf, null_empty, quality):
+        recs = [{"sample_id": f"s{i}", "type": t, "JF": jf[t] + 0.01 * (i % 3), "quality": quality}
+                for i, t in enumerate(types)]
+        recs += [{"sample_id": f"n{i}", "type": "null", "JF": 1.0, "quality": None, "empty": i < 2 * null_empty}
+                 for i in range(2)]
+        by_type = {t: float(np.mean([r["JF"] for r in recs if r["type"] == t]))
+                   for t in ("referring", "reasoning", "audio-visual", "null")}
+        return {"quality": quality, "jf": 0.5, "format_ok": 1.0, "n": 12, "jf_by_type": by_type,
+                "null_empty": null_empty, "quality_minus_best_fixed": quality - 0.7, "records": recs}
+
+    return {"seed": seed, "heldout": 12, "heldout_clips": 6, "total_seconds": 1.0,
+            "best_fixed": {"keyframes": [3], "quality": 0.7},
+            "results": {"sft": res(sft_jf, sft_null, 0.7), "grpo": res(grpo_jf, grpo_null, grpo_quality)}}
+
+
+def test_mechanism_target_per_type_gains_with_intervals():
+    """GRPO − SFT on reasoning + audio-visual pooled over seeds with a bootstrap interval, referring
+    held, keyframes over the best fixed set, nulls not worse: each criterion can fail on its own."""
+    from omni_r1_lite.grpo.experiment import MechanismTarget, summarise
+
+    sft = {"reasoning": 0.3, "audio-visual": 0.4, "referring": 0.8}
+    good = {"reasoning": 0.4, "audio-visual": 0.46, "referring": 0.795}
+    summary = summarise([_typed_record(s, sft, good, 0.5, 0.5, 0.78) for s in (0, 1)])
+    gap = summary["grpo_minus_sft"]["reasoning_av"]
+    assert gap["value"] == pytest.approx(8.0) and gap["low"] <= 8.0 <= gap["high"] and gap["n"] == 16
+    assert summary["mean"]["grpo"]["jf_by_type"]["reasoning"] == pytest.approx(0.4075)
+    assert summary["mean"]["grpo"]["quality_minus_best_fixed"] == pytest.approx(0.08)
+    assert MechanismTarget().check(summary) == {"reasoning_av": True, "referring": True,
+                                                "per_clip_keyframes": True, "null": True}
+    worse = {"reasoning": 0.33, "audio-visual": 0.41, "referring": 0.7}
+    bad = MechanismTarget().check(summarise([_typed_record(0, sft, worse, 0.5, 0.0, 0.72)]))
+    assert bad == {"reasoning_av": False, "referring": False, "per_clip_keyframes": False, "null": False}
+    assert "records" not in json.dumps(summary["per_seed"])
+
+
 def test_learning_benchmark_reuses_finished_seeds(tmp_path, capsys):
     """Seeds already in --out are read back, not rerun: the benchmark resumes and can be spread."""
     import json

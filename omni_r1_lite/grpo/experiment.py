@@ -24,26 +24,53 @@ import time
 from pathlib import Path
 from typing import Any
 
-from omni_r1_lite.config import KitConfig, apply_overrides
+from omni_r1_lite.config import KitConfig, apply_overrides, to_dict
 
 
 def _heldout(cfg: KitConfig, data_dir: Path, max_samples: int | None):
+    """The test splits' VOS samples: those with a target (capped at ``max_samples``), then the null ones."""
     from omni_r1_lite.data.sources import load_samples
 
     out = []
     for split in cfg.data.splits("eval"):
-        out.extend(s for s in load_samples(cfg, data_dir, split, task="VOS") if not s.is_null)
-    return out[:max_samples] if max_samples else out
+        out.extend(load_samples(cfg, data_dir, split, task="VOS"))
+    target = [s for s in out if not s.is_null]
+    return (target[:max_samples] if max_samples else target) + [s for s in out if s.is_null]
+
+
+def validation_split(train: list, fraction: float, seed: int = 0) -> tuple[list, list]:
+    """``(train, validation)``: whole clips (all their expressions) carved from the training samples,
+    ``fraction`` of the clips, chosen by a seeded shuffle of the clip folders (the same for every
+    training seed when ``seed`` is fixed). Settings are chosen on the validation part, never on the
+    test splits.
+
+    >>> from types import SimpleNamespace as S
+    >>> tr, va = validation_split([S(frame_dir=f"c{i // 2}") for i in range(20)], 0.2)
+    >>> len(tr), len(va), {s.frame_dir for s in tr} & {s.frame_dir for s in va}
+    (16, 4, set())
+    """
+    import random
+
+    clips = sorted({str(s.frame_dir) for s in train})
+    random.Random(seed).shuffle(clips)
+    held = set(clips[: max(1, round(fraction * len(clips)))])
+    return [s for s in train if str(s.frame_dir) not in held], [s for s in train if str(s.frame_dir) in held]
 
 
 def run_seed(cfg: KitConfig, data_dir: str | Path, out_dir: str | Path, seed: int = 0,
              use_perception: bool | None = None, max_heldout: int | None = None,
-             methods: tuple[str, ...] = ("sft", "grpo", "continue-sft")) -> dict[str, Any]:
-    """One seed of the learning experiment; writes ``result.json`` in ``out_dir`` and returns it."""
+             methods: tuple[str, ...] = ("sft", "grpo", "continue-sft"),
+             validation: float | None = None, sft_from: str | Path | None = None) -> dict[str, Any]:
+    """One seed of the learning experiment; writes ``result.json`` in ``out_dir`` and returns it.
+
+    ``validation``: hold out that fraction of the training clips (`validation_split`) and evaluate on
+    them instead of the test splits (for choosing settings). ``sft_from``: an SFT model folder of an
+    earlier run with the same SFT settings, seed and training samples, reused instead of training one
+    (comparing GRPO settings; its ``sft_summary.json`` must agree, else an error)."""
     import torch
 
     from omni_r1_lite.data.sources import load_samples
-    from omni_r1_lite.grpo.heldout import evaluate_heldout
+    from omni_r1_lite.grpo.heldout import evaluate_heldout, fixed_set_quality
     from omni_r1_lite.grpo.trainer import GRPOTrainer
     from omni_r1_lite.models import load_thinker, suppress_token_ids
     from omni_r1_lite.repro import seed_everything
@@ -60,7 +87,12 @@ def run_seed(cfg: KitConfig, data_dir: str | Path, out_dir: str | Path, seed: in
     times: dict[str, float] = {}
     t0 = time.perf_counter()
     train = load_samples(cfg, data_dir, cfg.data.splits("train")[0], task="VOS", training=True)
-    heldout = _heldout(cfg, data_dir, max_heldout)
+    if validation:
+        train, heldout = validation_split(train, validation)
+        heldout = heldout[:max_heldout] if max_heldout else heldout
+    else:
+        heldout = _heldout(cfg, data_dir, max_heldout)
+    fixed_set, fixed_quality = fixed_set_quality(train)
     pipeline = Pipeline(OmniSynthStandIn(), max_frames=cfg.system1.max_frames)
     base_path = resolve_system1(cfg.system1.model, data_dir, seed=seed)
     times["data"] = time.perf_counter() - t0
@@ -69,15 +101,28 @@ def run_seed(cfg: KitConfig, data_dir: str | Path, out_dir: str | Path, seed: in
         return GlobalReasoner(model, processor, cfg.system1, suppress_token_ids(processor.tokenizer))
 
     def evaluate(model, processor) -> dict[str, Any]:
-        res = evaluate_heldout(reasoner(model, processor), pipeline, heldout, cfg.grpo.max_completion_length)
-        return {"quality": res.quality, "jf": res.jf, "format_ok": res.format_ok, "n": res.n}
+        res = evaluate_heldout(reasoner(model, processor), pipeline, heldout, cfg.grpo.max_completion_length,
+                               include_null=True)
+        return {"quality": res.quality, "jf": res.jf, "format_ok": res.format_ok, "n": res.n,
+                "jf_by_type": res.jf_by_type, "null_empty": res.null_empty,
+                "quality_minus_best_fixed": res.quality - fixed_quality,
+                "records": [{k: r[k] for k in ("sample_id", "type", "JF", "quality", "keyframes", "empty") if k in r}
+                            for r in res.records]}
 
     results: dict[str, Any] = {}
     t0 = time.perf_counter()
-    model, processor = load_thinker(base_path)
-    sft = train_sft(model, processor, train, cfg, out / "sft", seed=seed)
+    if sft_from is not None:
+        sft_dir = Path(sft_from)
+        done = json.loads((sft_dir / "sft_summary.json").read_text())
+        want = {"num_samples": len(train), "steps": cfg.sft.max_steps, "noise": cfg.sft.target_noise}
+        got = {k: done.get(k) for k in want}
+        if got != want:
+            raise ValueError(f"{sft_dir} was trained with {got}, this run needs {want}: train SFT again")
+    else:
+        model, processor = load_thinker(base_path)
+        sft = train_sft(model, processor, train, cfg, out / "sft", seed=seed)
+        sft_dir = Path(sft["out_dir"])
     times["sft"] = time.perf_counter() - t0
-    sft_dir = Path(sft["out_dir"])
     t0 = time.perf_counter()
     results["sft"] = evaluate(*load_thinker(sft_dir))
     times["eval_sft"] = time.perf_counter() - t0
@@ -102,29 +147,85 @@ def run_seed(cfg: KitConfig, data_dir: str | Path, out_dir: str | Path, seed: in
         results["continue-sft"] = evaluate(*load_thinker(cont["out_dir"]))
         times["eval_continue_sft"] = time.perf_counter() - t0
     torch.cuda.empty_cache() if torch.cuda.is_available() else None
-    record = {"seed": seed, "use_perception": cfg.system1.use_perception, "heldout": len(heldout),
-              "heldout_clips": len({s.frame_dir for s in heldout}), "results": results,
+    target = [s for s in heldout if not s.is_null]
+    record = {"seed": seed, "use_perception": cfg.system1.use_perception, "heldout": len(target),
+              "heldout_null": len(heldout) - len(target), "heldout_clips": len({s.frame_dir for s in target}),
+              "validation": validation, "best_fixed": {"keyframes": list(fixed_set), "quality": fixed_quality,
+                                                       "chosen_on": f"{len(train)} training samples"},
+              "results": results,
               "seconds": {k: round(v, 1) for k, v in times.items()}, "total_seconds": round(sum(times.values()), 1),
               "config": {"sft_steps": cfg.sft.max_steps, "grpo_steps": cfg.grpo.max_steps,
                          "prompts_per_step": cfg.grpo.per_device_prompts, "G": cfg.grpo.num_generations,
-                         "lr": cfg.grpo.learning_rate, "beta": cfg.grpo.beta, "reward_set": cfg.rewards.reward_set}}
+                         "lr": cfg.grpo.learning_rate, "beta": cfg.grpo.beta, "reward_set": cfg.rewards.reward_set},
+              "settings": {k: v for k, v in to_dict(cfg).items() if k in ("system1", "rewards", "sft", "grpo")}}
     (out / "result.json").write_text(json.dumps(record, indent=2))
     return record
 
 
+TYPES = ("referring", "reasoning", "audio-visual", "null")
+"""OmniSynth's expression types, in the order `summarise` reports them."""
+
+
+def paired_gain(records: list[dict[str, Any]], a: str, b: str, types: tuple[str, ...], n_boot: int = 2000,
+                seed: int = 0) -> dict[str, float] | None:
+    """``a − b`` J&F in points on the samples of ``types``: the mean of the per-sample differences
+    pooled across seeds, with a 95 % bootstrap interval over those (seed, sample) pairs."""
+    import numpy as np
+
+    diffs = []
+    for r in records:
+        ra, rb = r["results"].get(a, {}).get("records"), r["results"].get(b, {}).get("records")
+        if not ra or not rb:
+            continue
+        jb = {x["sample_id"]: x["JF"] for x in rb}
+        diffs += [100 * (x["JF"] - jb[x["sample_id"]]) for x in ra if x["type"] in types and x["sample_id"] in jb]
+    if not diffs:
+        return None
+    d = np.asarray(diffs)
+    rng = np.random.default_rng(seed)
+    boots = d[rng.integers(0, len(d), size=(n_boot, len(d)))].mean(axis=1)
+    lo, hi = np.percentile(boots, [2.5, 97.5])
+    return {"value": float(d.mean()), "low": float(lo), "high": float(hi), "n": len(d)}
+
+
 def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
-    """Means over seeds and the two gaps the target is stated in (GRPO − SFT, GRPO − continue-SFT)."""
+    """Means over seeds (keyframe quality, J&F, format, J&F per type, the share of null clips left
+    empty, quality minus the best fixed keyframe set chosen on the training samples), the gaps the
+    CPU targets are stated in (GRPO − SFT, GRPO − continue-SFT), and GRPO − SFT per type group with
+    bootstrap intervals (`paired_gain`)."""
     import numpy as np
 
     methods = sorted({m for r in records for m in r["results"]})
-    mean = {m: {k: float(np.mean([r["results"][m][k] for r in records if m in r["results"]]))
-                for k in ("quality", "jf", "format_ok")} for m in methods}
+
+    def avg(m, key):
+        vals = [r["results"][m].get(key) for r in records if m in r["results"]]
+        vals = [v for v in vals if v is not None]
+        return float(np.mean(vals)) if vals else None
+
+    mean = {}
+    for m in methods:
+        mean[m] = {k: avg(m, k) for k in ("quality", "jf", "format_ok", "null_empty", "quality_minus_best_fixed")}
+        by_type = {}
+        for t in TYPES:
+            vals = [r["results"][m].get("jf_by_type", {}).get(t) for r in records if m in r["results"]]
+            vals = [v for v in vals if v is not None]
+            if vals:
+                by_type[t] = float(np.mean(vals))
+        mean[m]["jf_by_type"] = by_type
+    fixed = [r["best_fixed"] for r in records if "best_fixed" in r]
     out: dict[str, Any] = {"seeds": [r["seed"] for r in records], "mean": mean,
-                           "per_seed": [{m: r["results"][m] for m in r["results"]} for r in records],
+                           "per_seed": [{m: {k: v for k, v in r["results"][m].items() if k != "records"}
+                                         for m in r["results"]} for r in records],
                            "seconds_per_seed": [r["total_seconds"] for r in records]}
+    if fixed:
+        out["best_fixed"] = fixed
     if "grpo" in mean and "sft" in mean:
         out["quality_gain_vs_sft"] = mean["grpo"]["quality"] - mean["sft"]["quality"]
         out["jf_gain_vs_sft"] = mean["grpo"]["jf"] - mean["sft"]["jf"]
+        gaps = {"reasoning_av": paired_gain(records, "grpo", "sft", ("reasoning", "audio-visual")),
+                "referring": paired_gain(records, "grpo", "sft", ("referring",)),
+                "null": paired_gain(records, "grpo", "sft", ("null",))}
+        out["grpo_minus_sft"] = {k: v for k, v in gaps.items() if v is not None}
     if "grpo" in mean and "continue-sft" in mean:
         out["quality_gain_vs_continue_sft"] = mean["grpo"]["quality"] - mean["continue-sft"]["quality"]
         out["jf_gain_vs_continue_sft"] = mean["grpo"]["jf"] - mean["continue-sft"]["jf"]
@@ -141,3 +242,33 @@ class Target:
         return (summary.get("quality_gain_vs_sft", -1) >= self.min_quality_gain
                 and summary.get("jf_gain_vs_sft", -1) > 0 and summary.get("jf_gain_vs_continue_sft", -1) > 0
                 and summary.get("quality_gain_vs_continue_sft", -1) > 0)
+
+
+@dataclasses.dataclass
+class MechanismTarget:
+    """What RL should add on the embedded default (issue 19), each criterion on its own:
+
+    - ``reasoning_av``: GRPO − SFT ≥ ``min_reasoning_av`` J&F points on reasoning and audio-visual
+      expressions together, the 95 % interval above zero;
+    - ``referring``: GRPO's referring J&F ≥ SFT's − ``max_referring_loss`` points;
+    - ``per_clip_keyframes``: GRPO's keyframe quality ≥ the best fixed set's (chosen on train) +
+      ``min_over_fixed``;
+    - ``null``: GRPO leaves at least as many null clips empty as SFT.
+    """
+
+    min_reasoning_av: float = 5.0
+    max_referring_loss: float = 1.0
+    min_over_fixed: float = 0.05
+
+    def check(self, summary: dict[str, Any]) -> dict[str, bool]:
+        mean, gap = summary.get("mean", {}), summary.get("grpo_minus_sft", {})
+        g, s = mean.get("grpo", {}), mean.get("sft", {})
+        rav = gap.get("reasoning_av") or {}
+        ref_g, ref_s = g.get("jf_by_type", {}).get("referring"), s.get("jf_by_type", {}).get("referring")
+        null_g, null_s = g.get("null_empty"), s.get("null_empty")
+        return {
+            "reasoning_av": bool(rav) and rav["value"] >= self.min_reasoning_av and rav["low"] > 0,
+            "referring": ref_g is not None and ref_s is not None and 100 * (ref_g - ref_s) >= -self.max_referring_loss,
+            "per_clip_keyframes": (g.get("quality_minus_best_fixed") or -1) >= self.min_over_fixed,
+            "null": null_g is not None and null_s is not None and null_g >= null_s,
+        }

@@ -36,11 +36,17 @@ def keyframe_quality(sample: Sample, keyframes: Sequence[int]) -> float:
 
 @dataclasses.dataclass
 class HeldOut:
+    """Means over the samples with a target (``quality``, ``jf``, ``format_ok``, ``n``); ``jf_by_type``
+    over each expression type present (null included when given); ``null_empty``: the share of null
+    samples segmented as nothing (``None`` without null samples); one record per sample."""
+
     quality: float
     jf: float
     format_ok: float
     n: int
     records: list[dict]
+    jf_by_type: dict[str, float] = dataclasses.field(default_factory=dict)
+    null_empty: float | None = None
 
 
 @torch.no_grad()
@@ -74,23 +80,64 @@ def greedy_completions(reasoner, samples: Sequence[Sample], max_new_tokens: int,
 
 
 def evaluate_heldout(reasoner, pipeline, samples: Sequence[Sample], max_new_tokens: int,
-                     batch_size: int = 16) -> HeldOut:
-    """Greedy plans on held-out samples → keyframe quality, J&F and the format rate."""
+                     batch_size: int = 16, include_null: bool = False) -> HeldOut:
+    """Greedy plans on held-out samples → keyframe quality, J&F and the format rate (over the
+    samples with a target), J&F per expression type; with ``include_null`` the null samples are run
+    too (J&F in ``jf_by_type["null"]``, the share segmented as nothing in ``null_empty``)."""
     from omni_r1_lite.metrics import j_and_f
     from omni_r1_lite.systems.parsing import check_format
 
-    samples = [s for s in samples if not s.is_null]
+    samples = [s for s in samples if include_null or not s.is_null]
     comps = greedy_completions(reasoner, samples, max_new_tokens, batch_size)
     records = []
     for s, c in zip(samples, comps):
         r = pipeline.run(s, [c.text])[0]
         score = j_and_f(r.masks, s.load_masks())
-        records.append({"sample_id": s.sample_id, "type": s.expression_type, "plan_ok": r.plan.ok,
-                        "format_ok": bool(check_format(c.text)) and c.finished,
-                        "keyframes": list(r.keyframes), "quality": keyframe_quality(s, r.keyframes),
-                        "JF": float(score["JF"])})
-    q = [r["quality"] for r in records]
-    return HeldOut(quality=float(np.mean(q)) if q else 0.0,
-                   jf=float(np.mean([r["JF"] for r in records])) if records else 0.0,
-                   format_ok=float(np.mean([r["format_ok"] for r in records])) if records else 0.0,
-                   n=len(records), records=records)
+        rec = {"sample_id": s.sample_id, "type": s.expression_type, "plan_ok": r.plan.ok,
+               "format_ok": bool(check_format(c.text)) and c.finished, "keyframes": list(r.keyframes),
+               "quality": None if s.is_null else keyframe_quality(s, r.keyframes), "JF": float(score["JF"])}
+        if s.is_null:
+            rec["empty"] = not bool(np.asarray(r.masks).any())
+        records.append(rec)
+    target = [r for r in records if r["type"] != "null"]
+    nulls = [r for r in records if r["type"] == "null"]
+    types = sorted({r["type"] for r in records})
+    return HeldOut(quality=float(np.mean([r["quality"] for r in target])) if target else 0.0,
+                   jf=float(np.mean([r["JF"] for r in target])) if target else 0.0,
+                   format_ok=float(np.mean([r["format_ok"] for r in target])) if target else 0.0,
+                   n=len(target), records=records,
+                   jf_by_type={t: float(np.mean([r["JF"] for r in records if r["type"] == t])) for t in types},
+                   null_empty=float(np.mean([r["empty"] for r in nulls])) if nulls else None)
+
+
+def fixed_set_quality(samples: Sequence[Sample], max_size: int | None = None) -> tuple[tuple[int, ...], float]:
+    """The single keyframe set that, applied to every sample, has the highest mean keyframe quality,
+    and that mean (samples with a target; clips of the modal frame count; sets of up to ``max_size``
+    frames, all sizes by default, so a singleton usually wins: a set's quality is the mean of its
+    frames'). The baseline a per-clip keyframe choice must beat, chosen on training samples.
+
+    >>> from types import SimpleNamespace
+    >>> def s(areas): return SimpleNamespace(is_null=False, num_frames=len(areas), object_ids=(1,), meta={
+    ...     "annotation": {"frames": [{"objects": [{"id": 1, "visible_area": a}]} for a in areas]}, "target_ids": [1]})
+    >>> fixed_set_quality([s([0, 4, 2]), s([1, 2, 4])])
+    ((1,), 0.75)
+    """
+    import itertools
+
+    samples = [s for s in samples if not s.is_null]
+    counts = np.bincount([s.num_frames for s in samples])
+    t = int(counts.argmax())
+    rows = []
+    for s in samples:
+        if s.num_frames == t:
+            area = target_area(s)
+            if area.max() > 0:
+                rows.append(area / area.max())
+    q = np.asarray(rows)
+    best: tuple[tuple[int, ...], float] = ((), -1.0)
+    for k in range(1, (max_size or t) + 1):
+        for combo in itertools.combinations(range(t), k):
+            v = float(q[:, list(combo)].mean())
+            if v > best[1] + 1e-12:
+                best = (combo, v)
+    return best

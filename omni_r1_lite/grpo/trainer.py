@@ -192,6 +192,12 @@ class GRPOTrainer:
         self.samples = list(train_samples)
         if not self.samples:
             raise ValueError("no training samples")
+        if self.g.expression_types:
+            kept = [s for s in self.samples if s.expression_type in self.g.expression_types]
+            if not kept:
+                raise ValueError(f"no training samples of the types grpo.expression_types={self.g.expression_types} "
+                                 f"(the samples' types: {sorted({s.expression_type for s in self.samples})})")
+            self.samples = kept
         self.pipeline = pipeline
         self.progress = progress
         self.accelerator = accelerator or Accelerator(
