@@ -313,6 +313,31 @@ def per_type_figure(by_method: dict):
     return fig
 
 
+def type_gains_figure(gains: dict, title: str = "GRPO − SFT per expression type"):
+    """Bars of a paired J&F difference per type group, with its 95 % interval (``{group: {"diff" or
+    "value", "low", "high", "n"}}``, points): where RL adds, and whether more than chance."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    names = list(gains)
+    vals = np.array([gains[k].get("diff", gains[k].get("value")) for k in names], float)
+    lo = np.array([gains[k]["low"] for k in names], float)
+    hi = np.array([gains[k]["high"] for k in names], float)
+    fig, ax = plt.subplots(figsize=(1.6 * max(len(names), 3) + 1.5, 2.9))
+    colors = [COLORS.get("grpo", "C1") if v > 0 else COLORS.get("neutral", "grey") for v in vals]
+    ax.bar(range(len(names)), vals, color=colors, yerr=[vals - lo, hi - vals], capsize=4)
+    for i, (v, n) in enumerate(zip(vals, (gains[k].get("n") for k in names))):
+        ax.text(i, max(v, hi[i]), f"{v:+.1f}" + (f"\nn={n}" if n else ""), ha="center", va="bottom", fontsize=8)
+    ax.axhline(0, color="black", lw=0.8)
+    ax.set_xticks(range(len(names)), names, fontsize=8)
+    ax.set_ylabel("J&F points")
+    ax.set_title(title)
+    top = float(np.nanmax(np.abs(np.concatenate([lo, hi, [1.0]]))))
+    ax.set_ylim(min(0.0, float(np.nanmin(lo))) - 0.25 * top, max(0.0, float(np.nanmax(hi))) + 0.45 * top)
+    fig.tight_layout()
+    return fig
+
+
 def null_probe_figure(probe: dict):
     """The null split as a hallucination probe (``{method: null_probe(records)}``): per kind of null
     expression, how often each method rewrote it into something System 2 grounds (left), and how

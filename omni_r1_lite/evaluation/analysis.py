@@ -141,12 +141,36 @@ def paired_difference(a: Sequence[dict], b: Sequence[dict], resamples: int = 200
     pairs = [(r["JF"], jf_b[r["sample_id"]]) for r in a if r["type"] != "null" and r["sample_id"] in jf_b]
     if not pairs:
         return None
+    from omni_r1_lite.stats import bootstrap_interval
+
     d = 100 * np.array([x - y for x, y in pairs], float)
-    rng = np.random.default_rng(seed)
-    means = d[rng.integers(0, len(d), size=(resamples, len(d)))].mean(axis=1)
-    low, high = np.percentile(means, [2.5, 97.5])
+    low, high = bootstrap_interval(d, n_boot=resamples, seed=seed)
     return {"diff": round(float(d.mean()), 1), "low": round(float(low), 1), "high": round(float(high), 1),
             "n": len(d)}
+
+
+TYPE_GROUPS = {"referring": ("referring",), "reasoning": ("reasoning",), "audio-visual": ("audio-visual",),
+               "reasoning + audio-visual": ("reasoning", "audio-visual")}
+"""The expression-type groups per-type gains are reported for (issue 19: where RL should matter)."""
+
+
+def type_gains(a: Sequence[dict], b: Sequence[dict], resamples: int = 2000,
+               seed: int = 0) -> dict[str, dict[str, float | int]]:
+    """`paired_difference` of ``a`` − ``b`` per `TYPE_GROUPS` group present in both (points, 95 %
+    bootstrap interval over the group's samples).
+
+    >>> a = [{"sample_id": str(i), "type": t, "JF": 0.9} for i, t in enumerate(["referring", "reasoning"] * 5)]
+    >>> b = [dict(r, JF=0.5 if r["type"] == "reasoning" else 0.9) for r in a]
+    >>> {k: v["diff"] for k, v in type_gains(a, b).items()}
+    {'referring': 0.0, 'reasoning': 40.0, 'reasoning + audio-visual': 40.0}
+    """
+    out = {}
+    for name, types in TYPE_GROUPS.items():
+        d = paired_difference([r for r in a if r["type"] in types], [r for r in b if r["type"] in types],
+                              resamples, seed)
+        if d is not None:
+            out[name] = d
+    return out
 
 
 def best_and_worst(records: Sequence[dict], k: int = 2) -> tuple[list[dict], list[dict]]:

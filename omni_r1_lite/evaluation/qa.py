@@ -37,6 +37,7 @@ from omni_r1_lite.config import KitConfig, to_dict
 from omni_r1_lite.data.qa import QA_BENCHMARKS, Question
 from omni_r1_lite.evaluation import records as rec_io
 from omni_r1_lite.evaluation.methods import MODEL_METHODS, load_weights, resolve_weights, suppress_tokens_for
+from omni_r1_lite.stats import bootstrap_interval  # noqa: F401  (re-exported)
 from omni_r1_lite.systems.answering import build_qa_messages, extract_choice
 
 SCORINGS = ("generate", "choice")
@@ -63,23 +64,6 @@ def load_questions(benchmark: str, cfg: KitConfig, data_dir: str | Path, *, subt
     if benchmark == "videomme":
         kwargs["subtitles"] = subtitles
     return load_qa_benchmark(benchmark, find_qa_root(benchmark, data_dir), **kwargs)
-
-
-def bootstrap_interval(values: Sequence[float], n_boot: int = 2000, seed: int = 0,
-                       level: float = 0.95) -> tuple[float, float]:
-    """Percentile bootstrap interval of the mean (``(nan, nan)`` for no values).
-
-    >>> lo, hi = bootstrap_interval([0, 1] * 50)
-    >>> 0.38 < lo < 0.5 < hi < 0.62
-    True
-    """
-    v = np.asarray(values, float)
-    if not len(v):
-        return float("nan"), float("nan")
-    rng = np.random.default_rng(seed)
-    means = v[rng.integers(0, len(v), size=(n_boot, len(v)))].mean(1)
-    a = (1 - level) / 2
-    return float(np.quantile(means, a)), float(np.quantile(means, 1 - a))
 
 
 def _stat(values: Sequence[float], seed: int) -> dict[str, Any]:

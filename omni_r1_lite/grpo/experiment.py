@@ -181,10 +181,10 @@ def paired_gain(records: list[dict[str, Any]], a: str, b: str, types: tuple[str,
         diffs += [100 * (x["JF"] - jb[x["sample_id"]]) for x in ra if x["type"] in types and x["sample_id"] in jb]
     if not diffs:
         return None
+    from omni_r1_lite.stats import bootstrap_interval
+
     d = np.asarray(diffs)
-    rng = np.random.default_rng(seed)
-    boots = d[rng.integers(0, len(d), size=(n_boot, len(d)))].mean(axis=1)
-    lo, hi = np.percentile(boots, [2.5, 97.5])
+    lo, hi = bootstrap_interval(d, n_boot=n_boot, seed=seed)
     return {"value": float(d.mean()), "low": float(lo), "high": float(hi), "n": len(d)}
 
 
