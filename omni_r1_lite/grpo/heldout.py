@@ -110,17 +110,19 @@ def evaluate_heldout(reasoner, pipeline, samples: Sequence[Sample], max_new_toke
                    null_empty=float(np.mean([r["empty"] for r in nulls])) if nulls else None)
 
 
-def fixed_set_quality(samples: Sequence[Sample], max_size: int | None = None) -> tuple[tuple[int, ...], float]:
+def fixed_set_quality(samples: Sequence[Sample], sizes: Sequence[int] | None = None) -> tuple[tuple[int, ...], float]:
     """The single keyframe set that, applied to every sample, has the highest mean keyframe quality,
-    and that mean (samples with a target; clips of the modal frame count; sets of up to ``max_size``
-    frames, all sizes by default, so a singleton usually wins: a set's quality is the mean of its
-    frames'). The baseline a per-clip keyframe choice must beat, chosen on training samples.
+    and that mean (samples with a target; clips of the modal frame count; sets of the given
+    ``sizes``, all by default, when a single frame always wins: a set's quality is the mean of its
+    frames'). The baseline a per-clip keyframe choice must beat: choose it on training samples.
 
     >>> from types import SimpleNamespace
     >>> def s(areas): return SimpleNamespace(is_null=False, num_frames=len(areas), object_ids=(1,), meta={
     ...     "annotation": {"frames": [{"objects": [{"id": 1, "visible_area": a}]} for a in areas]}, "target_ids": [1]})
     >>> fixed_set_quality([s([0, 4, 2]), s([1, 2, 4])])
     ((1,), 0.75)
+    >>> fixed_set_quality([s([0, 4, 2]), s([1, 2, 4])], sizes=(2,))
+    ((1, 2), 0.75)
     """
     import itertools
 
@@ -135,7 +137,7 @@ def fixed_set_quality(samples: Sequence[Sample], max_size: int | None = None) ->
                 rows.append(area / area.max())
     q = np.asarray(rows)
     best: tuple[tuple[int, ...], float] = ((), -1.0)
-    for k in range(1, (max_size or t) + 1):
+    for k in sizes or range(1, t + 1):
         for combo in itertools.combinations(range(t), k):
             v = float(q[:, list(combo)].mean())
             if v > best[1] + 1e-12:
