@@ -216,6 +216,9 @@ class SFTConfig:
     target_noise: str = _f("random-visible", "SFT keyframe targets: 'oracle', imperfect 'random-visible', or "
                                               "no keyframe label: 'random' (any frames) or 'stratified' (one "
                                               "random frame per stretch of the clip).")
+    descriptions: str = _f("literal", "SFT descriptions: 'literal' (OmniSynth's rewrite, the paper's (SFT) row) "
+                                      "or 'expression' (the expression as given: all real RefAVS / ReVOS "
+                                      "allow, so the rewrite is left to GRPO).")
 
 
 @dataclass

@@ -163,6 +163,7 @@ def sft_target(
     pipeline_or_reasoner: Any,
     noise: str = "oracle",
     rng: np.random.Generator | random.Random | int | None = None,
+    descriptions: str = "literal",
 ) -> str:
     """A ground-truth completion for ``sample`` (see the module docstring).
 
@@ -173,12 +174,16 @@ def sft_target(
             ``max_keyframes`` sets ``k`` (default 4).
         noise: one of `NOISE_KINDS`: ``"oracle"``, ``"random-visible"``, ``"random"`` or ``"stratified"``.
         rng: a numpy ``Generator``, a ``random.Random`` or a seed (only the random kinds draw).
+        descriptions: ``"literal"`` (OmniSynth's rewrite) or ``"expression"`` (the expression as
+            given, what real data allows: the rewrite is then left to GRPO).
 
     Returns the completion text without EOS (the collator appends ``<|im_end|>``).
     """
     if noise not in NOISE_KINDS:
         raise ValueError(f"noise must be one of {NOISE_KINDS}, got {noise!r}")
-    literal = literal_description(sample)
+    if descriptions not in ("literal", "expression"):
+        raise ValueError(f"descriptions must be 'literal' or 'expression', got {descriptions!r}")
+    literal = literal_description(sample) if descriptions == "literal" else " ".join(sample.expression.split())
     if sample.task == "AVS":
         return format_avs_answer(literal, think=f"the sound comes from {literal}")
     frames = pipeline_or_reasoner.sampled_frames(sample)
@@ -203,10 +208,10 @@ def sft_target(
 
 
 def sft_targets(samples: Sequence[Sample], pipeline_or_reasoner: Any, noise: str = "oracle",
-                seed: int = 0) -> list[str]:
+                seed: int = 0, descriptions: str = "literal") -> list[str]:
     """`sft_target` for every sample, drawn once from one seeded generator (a fixed label set)."""
     rng = np.random.default_rng(seed)
-    return [sft_target(s, pipeline_or_reasoner, noise, rng) for s in samples]
+    return [sft_target(s, pipeline_or_reasoner, noise, rng, descriptions) for s in samples]
 
 
 # ----------------------------------------------------------------------------- collator
@@ -485,7 +490,7 @@ def train_sft(
     noise = noise or cfg.sft.target_noise
     reasoner = GlobalReasoner(model, processor, cfg.system1, suppress_token_ids(processor.tokenizer))
     if targets is None:
-        targets = sft_targets(samples, reasoner, noise, seed=seed)
+        targets = sft_targets(samples, reasoner, noise, seed=seed, descriptions=cfg.sft.descriptions)
     if len(targets) != len(samples):
         raise ValueError("one target per sample")
     dataset = Dataset.from_list([{"index": i, "target": t} for i, t in enumerate(targets)])
@@ -576,6 +581,7 @@ def train_sft(
         "seconds_per_step": round(seconds / max(trainer.state.global_step, 1), 4),
         "num_samples": len(samples),
         "noise": noise,
+        "descriptions": cfg.sft.descriptions,
         "full_parameter": peft_config is None and not is_peft,
         "trainable_parameters": int(sum(p.numel() for p in trained.parameters() if p.requires_grad)),
         "out_dir": str(out),

@@ -105,6 +105,21 @@ def test_random_targets_ignore_visibility(world):
         sft.sft_target(world["train"][0], pipe, "uniformly")
 
 
+def test_expression_descriptions_leave_the_rewrite_to_grpo(world):
+    """``sft.descriptions="expression"``: the target describes with the expression as given (what real
+    data allows), the keyframes drawn as before; the literal rewrite never appears."""
+    pipe = Pipeline(detail=None, max_frames=8)
+    rewritten = [s for s in world["train"] if s.meta["literal"] != s.expression]
+    assert rewritten
+    for s in rewritten:
+        a = parse_vos_answer(sft.sft_target(s, pipe, "random-visible", 0, descriptions="expression"), num_frames=8)
+        b = parse_vos_answer(sft.sft_target(s, pipe, "random-visible", 0), num_frames=8)
+        assert set(a.descriptions) == {" ".join(s.expression.split())} and a.keyframes == b.keyframes
+        assert set(b.descriptions) == {s.meta["literal"]}
+    with pytest.raises(ValueError, match="descriptions must be"):
+        sft.sft_target(rewritten[0], pipe, "random", 0, descriptions="both")
+
+
 def test_stratified_targets_take_one_frame_per_stretch(world):
     pipe = Pipeline(detail=None, max_frames=8)
     rng = np.random.default_rng(0)
