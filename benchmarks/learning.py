@@ -9,9 +9,16 @@ its own ``--seeds``), then summarised together by a last call naming them all.
 The cpu-demo preset (tiny thinker, OmniSynth, stand-in System 2, perception track on). For each seed:
 full-parameter SFT on imperfect targets, then (a) LoRA GRPO, (b) the same number of further SFT
 steps; greedy held-out keyframe quality and J&F of SFT-only, GRPO and continue-SFT on the held-out
-clips (the seen and unseen test splits). The same experiment without the perception track (pixels
-and audio only) is reported beside it, not gated. Prints a table, then the figures as one JSON object
+clips (the seen and unseen test splits; ``--validation F``: a fraction of the training clips held
+out instead, for choosing settings). The same experiment without the perception track (pixels
+and audio only) is reported beside it, not gated. Prints tables, then the figures as one JSON object
 on the last line. Target: mean quality gain of GRPO over SFT-only ≥ +0.05 and a higher J&F than both.
+
+What RL should add (issue 19, ``mechanism_target``): under ``perception_track.mean.<method>``,
+``jf_by_type`` (referring, reasoning, audio-visual, null), ``null_empty`` and
+``quality_minus_best_fixed`` (each answer against the best fixed keyframe set of as many frames,
+chosen on the training samples); ``perception_track.grpo_minus_sft.reasoning_av = {"value", "low",
+"high", "n"}`` (J&F points, 95 % bootstrap over the samples pooled across seeds).
 """
 
 from __future__ import annotations
