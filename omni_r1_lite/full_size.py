@@ -67,6 +67,16 @@ def model_key(name: str) -> str:
     raise ValueError(f"no published Qwen2.5-Omni size for {name!r}: use a 3B or 7B model")
 
 
+def _vision_tower(depth: int | None, out_hidden_size: int, **extra: Any) -> dict[str, Any]:
+    """The Qwen2.5 ViT both model families use (32 × 1280, MLP 3420, window attention with full
+    attention every 8th block: 7, 15, 23, 31); a shortened stack keeps its last block full."""
+    depth = 32 if depth is None else int(depth)
+    full = [i for i in (7, 15, 23, 31) if i < depth] or [depth - 1]
+    return dict(depth=depth, hidden_size=1280, intermediate_size=3420, num_heads=16, in_channels=3, patch_size=14,
+                spatial_merge_size=2, temporal_patch_size=2, window_size=112, out_hidden_size=out_hidden_size,
+                fullatt_block_indexes=full, hidden_act="silu", **extra)
+
+
 def thinker_config(model: str = "qwen2.5-omni-3b", text_layers: int | None = None, vision_depth: int | None = None,
                    audio_layers: int | None = None) -> Any:
     """``Qwen2_5OmniThinkerConfig`` of a real thinker; ``*_layers``/``vision_depth`` shorten a stack
@@ -77,17 +87,12 @@ def thinker_config(model: str = "qwen2.5-omni-3b", text_layers: int | None = Non
     width = text["hidden_size"]
     if text_layers is not None:
         text["num_hidden_layers"] = int(text_layers)
-    depth = 32 if vision_depth is None else int(vision_depth)
-    # the full-attention blocks of the ViT: every 8th (7, 15, 23, 31); a short stack keeps its last
-    full = [i for i in (7, 15, 23, 31) if i < depth] or [depth - 1]
     return Qwen2_5OmniThinkerConfig(
         text_config=dict(text, max_position_embeddings=32768, rms_norm_eps=1e-6, hidden_act="silu",
                          tie_word_embeddings=False, use_sliding_window=False, sliding_window=32768,
                          rope_parameters={"rope_type": "default", "rope_theta": 1e6, "mrope_section": [16, 24, 24]},
                          pad_token_id=PAD_ID, eos_token_id=EOS_ID, bos_token_id=None),
-        vision_config=dict(depth=depth, hidden_size=1280, intermediate_size=3420, num_heads=16, in_channels=3,
-                           patch_size=14, spatial_merge_size=2, temporal_patch_size=2, window_size=112,
-                           out_hidden_size=width, fullatt_block_indexes=full, hidden_act="silu"),
+        vision_config=_vision_tower(vision_depth, width),
         audio_config=dict(d_model=1280, encoder_layers=32 if audio_layers is None else int(audio_layers),
                           encoder_attention_heads=20, encoder_ffn_dim=5120, num_mel_bins=128,
                           max_source_positions=1500, n_window=100, output_dim=width),
@@ -112,21 +117,29 @@ def parameter_bytes(model: Any, dtype: Any = None) -> int:
     return sum(p.numel() * (size or p.element_size()) for p in model.parameters())
 
 
+def _random_model(cls: Any, config: Any, dtype: Any, device: Any, seed: int, eos: Any) -> Any:
+    """``cls`` of ``config`` with transformers' own initialisation, seeded, built directly on ``device``
+    in ``dtype`` (weights allocated once, at their final precision), greedy by default, in eval mode."""
+    import torch
+    from transformers import GenerationConfig
+
+    dtype = getattr(torch, dtype) if isinstance(dtype, str) else dtype
+    with torch.random.fork_rng(devices=[]), torch.device(device):
+        torch.manual_seed(seed)
+        model = cls._from_config(config, dtype=dtype)
+    model.generation_config = GenerationConfig(eos_token_id=eos, pad_token_id=PAD_ID, do_sample=False)
+    return model.eval()
+
+
 def random_thinker(config: Any, dtype: Any = "bfloat16", device: Any = "cpu", seed: int = 0) -> Any:
     """The thinker with random weights (transformers' own initialisation, seeded), in eval mode.
 
     Built directly on ``device`` in ``dtype``: the weights are allocated once, at their final
     precision (3B: 9.4 GB in bf16), and the rotary tables are computed as in a loaded model.
     """
-    import torch
-    from transformers import GenerationConfig, Qwen2_5OmniThinkerForConditionalGeneration
+    from transformers import Qwen2_5OmniThinkerForConditionalGeneration
 
-    dtype = getattr(torch, dtype) if isinstance(dtype, str) else dtype
-    with torch.random.fork_rng(devices=[]), torch.device(device):
-        torch.manual_seed(seed)
-        model = Qwen2_5OmniThinkerForConditionalGeneration._from_config(config, dtype=dtype)
-    model.generation_config = GenerationConfig(eos_token_id=EOS_ID, pad_token_id=PAD_ID, do_sample=False)
-    return model.eval()
+    return _random_model(Qwen2_5OmniThinkerForConditionalGeneration, config, dtype, device, seed, EOS_ID)
 
 
 def legacy_key(key: str) -> str:
@@ -202,17 +215,12 @@ def vl_config(text_layers: int | None = None, vision_depth: int | None = None) -
     text = dict(QWEN25_VL_7B_TEXT)
     if text_layers is not None:
         text["num_hidden_layers"] = int(text_layers)
-    depth = 32 if vision_depth is None else int(vision_depth)
-    full = [i for i in (7, 15, 23, 31) if i < depth] or [depth - 1]
     return Qwen2_5_VLConfig(
         text_config=dict(text, max_position_embeddings=128000, rms_norm_eps=1e-6, hidden_act="silu",
                          tie_word_embeddings=False, use_sliding_window=False, sliding_window=32768,
                          rope_parameters={"rope_type": "default", "rope_theta": 1e6, "mrope_section": [16, 24, 24]},
                          pad_token_id=PAD_ID, eos_token_id=EOS_ID, bos_token_id=PAD_ID),
-        vision_config=dict(depth=depth, hidden_size=1280, intermediate_size=3420, num_heads=16, in_channels=3,
-                           patch_size=14, spatial_merge_size=2, temporal_patch_size=2, window_size=112,
-                           out_hidden_size=text["hidden_size"], fullatt_block_indexes=full, hidden_act="silu",
-                           tokens_per_second=2),
+        vision_config=_vision_tower(vision_depth, text["hidden_size"], tokens_per_second=2),
         image_token_id=151655, video_token_id=151656, vision_start_token_id=151652, vision_end_token_id=151653,
         tie_word_embeddings=False,
     )
@@ -220,12 +228,6 @@ def vl_config(text_layers: int | None = None, vision_depth: int | None = None) -
 
 def random_vl(config: Any, dtype: Any = "bfloat16", device: Any = "cpu", seed: int = 0) -> Any:
     """A Qwen2.5-VL model of ``config`` with random weights (seeded), built on ``device`` in ``dtype``."""
-    import torch
-    from transformers import GenerationConfig, Qwen2_5_VLForConditionalGeneration
+    from transformers import Qwen2_5_VLForConditionalGeneration
 
-    dtype = getattr(torch, dtype) if isinstance(dtype, str) else dtype
-    with torch.random.fork_rng(devices=[]), torch.device(device):
-        torch.manual_seed(seed)
-        model = Qwen2_5_VLForConditionalGeneration._from_config(config, dtype=dtype)
-    model.generation_config = GenerationConfig(eos_token_id=[EOS_ID, PAD_ID], pad_token_id=PAD_ID, do_sample=False)
-    return model.eval()
+    return _random_model(Qwen2_5_VLForConditionalGeneration, config, dtype, device, seed, [EOS_ID, PAD_ID])

@@ -458,10 +458,9 @@ def plan_memory(
             f"{lp / 1e6:.1f} M LoRA params (r={g.lora_r}, q/k/v/o/gate/up/down × {L} layers) × 16 B")
     sam_params, c1, sam_mb = SAM2_SPECS[sam_key]
     if cfg.system2.backend in GROUNDER_DIMS:
-        gd = GROUNDER_DIMS[cfg.system2.backend][0]
-        gb = 2.0 if cfg.requirements.device == "cuda" else 4.0
-        add(f"{cfg.system2.backend} grounder weights", "persistent", gd.params * gb,
-            f"{gd.name}: {gd.params / 1e9:.2f} B params × {gb:g} B (bf16 on GPU, fp32 on CPU)")
+        gd = GROUNDER_DIMS[cfg.system2.backend][0]  # loaded as activations are kept: bf16 on GPU, fp32 on CPU
+        add(f"{cfg.system2.backend} grounder weights", "persistent", gd.params * b,
+            f"{gd.name}: {gd.params / 1e9:.2f} B params × {b:g} B (bf16 on GPU, fp32 on CPU)")
     if cfg.system2.backend != "standin":
         add("SAM2 weights", "persistent", sam_params * 4.0, f"{sam_key}: {sam_params / 1e6:.1f} M × 4 B (fp32, {sam_mb} MB file)")
     if cfg.requirements.device == "cuda":

@@ -159,18 +159,13 @@ VL_CHAT_TEMPLATE = (
 )
 """Qwen2-VL / Qwen2.5-VL-Instruct's chat template (``chat_template.json``), verbatim."""
 
-VL_PREPROCESSOR_CONFIG: dict[str, Any] = {
-    "image_mean": [0.48145466, 0.4578275, 0.40821073],
-    "image_processor_type": "Qwen2VLImageProcessor",
-    "image_std": [0.26862954, 0.26130258, 0.27577711],
-    "max_pixels": 12845056,
-    "merge_size": 2,
-    "min_pixels": 3136,
-    "patch_size": 14,
+VL_PREPROCESSOR_CONFIG: dict[str, Any] = dict(sorted({
+    **{k: v for k, v in PREPROCESSOR_CONFIG.items()
+       if k.startswith("image_") or k in ("max_pixels", "min_pixels", "merge_size", "patch_size", "temporal_patch_size")},
     "processor_class": "Qwen2_5_VLProcessor",
-    "temporal_patch_size": 2,
-}
-"""Qwen/Qwen2.5-VL-7B-Instruct's ``preprocessor_config.json`` (VisionReasoner-7B is fine-tuned from it)."""
+}.items()))
+"""Qwen/Qwen2.5-VL-7B-Instruct's ``preprocessor_config.json`` (VisionReasoner-7B is fine-tuned from it):
+the image half of Qwen2.5-Omni's, the same values, with its own processor class."""
 
 VL_NAMED_SPECIAL_TOKENS = {"image_token": "<|image_pad|>", "video_token": "<|video_pad|>"}
 """What ``Qwen2_5_VLProcessor`` reads from its tokenizer (``tokenizer.image_token`` ...)."""

@@ -55,8 +55,10 @@ TABLE1: dict[str, dict[str, dict[str, float]]] = {
 """RefAVS-Bench test: ``{row: {"seen"|"unseen": {"J&F", "J", "F"}}}`` (percent)."""
 
 _NA = None
+REVOS_COLUMNS = ("referring", "reasoning", "single", "multi", "overall")
+"""The columns of Tables 2 and 5 (ReVOS valid, J&F)."""
 TABLE2: dict[str, dict[str, float | None]] = {
-    name: dict(zip(("referring", "reasoning", "single", "multi", "overall"), values))
+    name: dict(zip(REVOS_COLUMNS, values))
     for name, values in {
         "LISA-13B": (_NA, _NA, _NA, _NA, 41.6),
         "TrackGPT-13B": (_NA, _NA, _NA, _NA, 45.0),
@@ -138,7 +140,7 @@ TABLE9: dict[str, dict[str, float]] = {
 rows are ranges in the paper, see ``reference/omni-r1.md`` §7)."""
 
 TABLE5: dict[str, dict[str, float]] = {
-    name: dict(zip(("referring", "reasoning", "single", "multi", "overall"), values))
+    name: dict(zip(REVOS_COLUMNS, values))
     for name, values in {
         "Qwen2.5-Omni grounding (original)": (52.5, 36.9, 45.0, 46.6, 44.7),
         "VisionReasoner during training only": (52.2, 39.4, 45.4, 49.2, 45.8),

@@ -184,9 +184,9 @@ def _mevis_table(methods: dict, paper: bool) -> Table:
 
 
 def _table2(methods: dict, paper: bool) -> Table:
-    from omni_r1_lite.paper_results import PAPER_ROWS, TABLE2
+    from omni_r1_lite.paper_results import PAPER_ROWS, REVOS_COLUMNS, TABLE2
 
-    cols = ["referring", "reasoning", "single", "multi", "overall"]
+    cols = list(REVOS_COLUMNS)
     rows, used = [], set()
     for method, m in methods.items():
         t = m["tables"].get("revos", [])
@@ -203,9 +203,9 @@ def _table2(methods: dict, paper: bool) -> Table:
 def _table5(methods: dict, paper: bool) -> Table:
     """Table 5 layout: ReVOS J&F by the grounder System 2 used at inference (``<method>+<backend>``
     result folders; a plain method name grounded with System 1's base model, the paper's)."""
-    from omni_r1_lite.paper_results import TABLE5, TABLE5_ROWS
+    from omni_r1_lite.paper_results import REVOS_COLUMNS, TABLE5, TABLE5_ROWS
 
-    cols = ["referring", "reasoning", "single", "multi", "overall"]
+    cols = list(REVOS_COLUMNS)
     rows = []
     for method, m in methods.items():
         base, _, backend = method.partition("+")

@@ -71,7 +71,7 @@ def run_seed(cfg: KitConfig, data_dir: str | Path, out_dir: str | Path, seed: in
     import torch
 
     from omni_r1_lite.data.sources import load_samples
-    from omni_r1_lite.grpo.heldout import evaluate_heldout, fixed_set_quality, keyframe_quality
+    from omni_r1_lite.grpo.heldout import best_fixed_sets, best_of_sizes, evaluate_heldout, keyframe_quality
     from omni_r1_lite.grpo.trainer import GRPOTrainer
     from omni_r1_lite.models import load_thinker, suppress_token_ids
     from omni_r1_lite.repro import seed_everything
@@ -97,9 +97,9 @@ def run_seed(cfg: KitConfig, data_dir: str | Path, out_dir: str | Path, seed: in
     # held-out sample is compared with the fixed set of as many frames (the gate: choosing fewer
     # frames cannot pass for a per-clip choice, a set's quality being the mean of its frames'), and
     # with the best set of any size (a single frame), reported beside it
-    frames = max((s.num_frames for s in train), default=0)
-    by_size = {k: fixed_set_quality(train, sizes=(k,))[0] for k in range(1, frames + 1)}
-    any_size = fixed_set_quality(train)[0]
+    fixed = best_fixed_sets(train)
+    by_size = {k: keys for k, (keys, _) in fixed.items()}
+    any_size = best_of_sizes(fixed)[0]
     by_id = {s.sample_id: s for s in heldout}
 
     def matched_fixed(records: list[dict]) -> dict[str, float]:

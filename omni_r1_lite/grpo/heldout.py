@@ -124,6 +124,21 @@ def fixed_set_quality(samples: Sequence[Sample], sizes: Sequence[int] | None = N
     >>> fixed_set_quality([s([0, 4, 2]), s([1, 2, 4])], sizes=(2,))
     ((1, 2), 0.75)
     """
+    return best_of_sizes(best_fixed_sets(samples, sizes))
+
+
+def best_of_sizes(per_size: dict[int, tuple[tuple[int, ...], float]]) -> tuple[tuple[int, ...], float]:
+    """The best of `best_fixed_sets`' sets (the smallest size on a tie)."""
+    best: tuple[tuple[int, ...], float] = ((), -1.0)
+    for k in sorted(per_size):
+        if per_size[k][1] > best[1] + 1e-12:
+            best = per_size[k]
+    return best
+
+
+def best_fixed_sets(samples: Sequence[Sample], sizes: Sequence[int] | None = None) -> dict[int, tuple[tuple[int, ...], float]]:
+    """`fixed_set_quality` of each size at once: ``{size: (set, mean quality)}`` (the samples' areas
+    read once; all sizes by default)."""
     import itertools
 
     samples = [s for s in samples if not s.is_null]
@@ -136,10 +151,12 @@ def fixed_set_quality(samples: Sequence[Sample], sizes: Sequence[int] | None = N
             if area.max() > 0:
                 rows.append(area / area.max())
     q = np.asarray(rows)
-    best: tuple[tuple[int, ...], float] = ((), -1.0)
+    out = {}
     for k in sizes or range(1, t + 1):
+        best: tuple[tuple[int, ...], float] = ((), -1.0)
         for combo in itertools.combinations(range(t), k):
             v = float(q[:, list(combo)].mean())
             if v > best[1] + 1e-12:
                 best = (combo, v)
-    return best
+        out[k] = best
+    return out

@@ -168,6 +168,21 @@ def rescale_boxes(boxes: Boxes, from_hw: tuple[int, int], to_hw: tuple[int, int]
 # ----------------------------------------------------------------------------- grounder (Qwen)
 
 
+def greedy_text(model: Any, processor: Any, inputs: Any, max_new_tokens: int,
+                suppress_tokens: Sequence[int] | None = None) -> str:
+    """A grounder's answer: greedy decoding of one prompt on the model's device, the new text with
+    special tokens removed (``suppress_tokens`` never generated)."""
+    import torch
+
+    inputs = inputs.to(next(model.parameters()).device)
+    kwargs: dict[str, Any] = dict(max_new_tokens=max_new_tokens, do_sample=False)
+    if suppress_tokens:
+        kwargs["suppress_tokens"] = list(suppress_tokens)
+    with torch.inference_mode():
+        out = model.generate(**inputs, **kwargs)
+    return processor.batch_decode(out[:, inputs["input_ids"].shape[1] :], skip_special_tokens=True)[0]
+
+
 class QwenGrounder:
     """Grounding by the System-1 base model with its LoRA adapters disabled (the paper's frozen copy).
 
@@ -225,19 +240,10 @@ class QwenGrounder:
 
     def generate_text(self, inputs: Any) -> str:
         """Greedy decoding with the adapters disabled; the new text, special tokens removed."""
-        import torch
-
         from omni_r1_lite.models import adapters_disabled
 
-        device = next(self.model.parameters()).device
-        inputs = inputs.to(device)
-        kwargs: dict[str, Any] = dict(max_new_tokens=self.max_new_tokens, do_sample=False)
-        if self.suppress_tokens:
-            kwargs["suppress_tokens"] = self.suppress_tokens
-        with adapters_disabled(self.model), torch.inference_mode():
-            out = self.model.generate(**inputs, **kwargs)
-        new = out[:, inputs["input_ids"].shape[1] :]
-        return self.processor.batch_decode(new, skip_special_tokens=True)[0]
+        with adapters_disabled(self.model):
+            return greedy_text(self.model, self.processor, inputs, self.max_new_tokens, self.suppress_tokens)
 
     def ground_image(self, image: Any, description: str, style: str = "qwen") -> Boxes:
         """Boxes ``float32[N, 4]`` for ``description`` in ``image`` (a PIL image), in its own pixels."""

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from omni_r1_lite.data.schema import Sample
-from omni_r1_lite.systems.detail import Boxes, _load_frame, clip_boxes
+from omni_r1_lite.systems.detail import Boxes, _load_frame, clip_boxes, greedy_text
 from omni_r1_lite.systems.parsing import parse_box_points
 
 VISIONREASONER_MODEL = "Ricky06662/VisionReasoner-7B"
@@ -115,16 +115,7 @@ class VisionReasonerGrounder:
 
     def generate_text(self, inputs: Any) -> str:
         """Greedy decoding; the new text with special tokens removed."""
-        import torch
-
-        device = next(self.model.parameters()).device
-        inputs = inputs.to(device)
-        kwargs: dict[str, Any] = dict(max_new_tokens=self.max_new_tokens, do_sample=False)
-        if self.suppress_tokens:
-            kwargs["suppress_tokens"] = self.suppress_tokens
-        with torch.inference_mode():
-            out = self.model.generate(**inputs, **kwargs)
-        return self.processor.batch_decode(out[:, inputs["input_ids"].shape[1]:], skip_special_tokens=True)[0]
+        return greedy_text(self.model, self.processor, inputs, self.max_new_tokens, self.suppress_tokens)
 
     def ground_points(self, image: Any, description: str) -> tuple[Boxes, list[np.ndarray | None]]:
         """Boxes ``float32[N, 4]`` and their points (``float32[2]`` or ``None``) in ``image``'s own
