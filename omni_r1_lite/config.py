@@ -213,12 +213,15 @@ class SFTConfig:
     learning_rate: float = _f(1e-3, "Learning rate.")
     per_device_train_batch_size: int = _f(16, "Batch size.")
     full_parameter: bool = _f(True, "Full-parameter SFT (tiny base) or LoRA SFT (real models).")
-    target_noise: str = _f("random-visible", "SFT keyframe targets: 'oracle', imperfect 'random-visible', or "
-                                              "no keyframe label: 'random' (any frames) or 'stratified' (one "
-                                              "random frame per stretch of the clip).")
+    target_noise: str = _f("random-visible", "SFT keyframe targets: 'oracle' (large and spread out), 'largest' "
+                                              "(the frames where the target is largest), imperfect "
+                                              "'random-visible', or no keyframe label: 'random' (any frames) or "
+                                              "'stratified' (one random frame per stretch of the clip).")
     descriptions: str = _f("literal", "SFT descriptions: 'literal' (OmniSynth's rewrite, the paper's (SFT) row) "
                                       "or 'expression' (the expression as given: all real RefAVS / ReVOS "
                                       "allow, so the rewrite is left to GRPO).")
+    expression_types: tuple[str, ...] = _f((), "Train on these expression types only (e.g. ('referring', 'null'): "
+                                               "the samples whose expression is its own rewrite); () = all.")
 
 
 @dataclass
@@ -251,6 +254,8 @@ class GRPOConfig:
     share_prompt: bool = _f(True, "Encode each group's prompt once (prefix cache) in rollouts and the loss.")
     expression_types: tuple[str, ...] = _f((), "Train on these expression types only (e.g. ('reasoning', "
                                                 "'audio-visual'): where a rewrite must be found); () = all.")
+    type_shares: tuple[float, ...] = _f((), "With expression_types: the share of prompts drawn from each of those "
+                                            "types, in their order (e.g. (0.2, 0.4, 0.4)); () = as the data has them.")
 
 
 @dataclass

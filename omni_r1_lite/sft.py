@@ -16,6 +16,9 @@ truth, then GRPO improves on it. Three pieces:
       ``N`` (the think still says the target is visible);
     - ``"random-visible"``: the CPU calibration's *imperfect* labels — ``k`` frames drawn at
       random among the frames where the target is visible (fewer if fewer are visible);
+    - ``"largest"``: the ``k`` frames where the target is largest (fewer if fewer are visible;
+      earliest on ties), with no spreading: what maximises keyframe quality, derivable from any
+      dataset's masks;
     - a null expression (nothing to see) or a target never visible in the sampled frames gets
       uniform frames (`uniform_keyframes`).
 
@@ -75,7 +78,7 @@ from omni_r1_lite.data.keyframes import oracle_keyframes, target_area, uniform_k
 from omni_r1_lite.data.schema import Sample
 from omni_r1_lite.systems.prompts import DEFAULT_KEYFRAMES, format_avs_answer, format_vos_answer
 
-NOISE_KINDS = ("oracle", "random-visible", "random", "stratified")
+NOISE_KINDS = ("oracle", "random-visible", "random", "stratified", "largest")
 SFT_LOG = "sft_log.jsonl"
 SFT_SUMMARY = "sft_summary.json"
 WARMUP_STEPS = 20
@@ -128,6 +131,16 @@ def visible_keyframes(area: np.ndarray, k: int, rng: np.random.Generator | rando
     if isinstance(rng, random.Random):
         return sorted(rng.sample(visible, k))
     return sorted(int(i) for i in rng.choice(visible, size=k, replace=False))
+
+
+def largest_keyframes(area: np.ndarray, k: int) -> list[int]:
+    """The (at most) ``k`` frames where the target is visible and largest, earliest on ties, sorted.
+
+    >>> largest_keyframes(np.array([0, 3, 0, 5, 1, 0.]), 2), largest_keyframes(np.array([0, 2, 0.]), 4)
+    ([1, 3], [1])
+    """
+    order = [int(i) for i in np.argsort(-np.asarray(area, float), kind="stable") if area[i] > 0]
+    return sorted(order[:k])
 
 
 def stratified_keyframes(num_frames: int, k: int, rng: np.random.Generator | random.Random) -> list[int]:
@@ -195,6 +208,8 @@ def sft_target(
             keys = oracle_keyframes(area, k)
         elif noise == "random":  # any k frames: no keyframe label
             keys = visible_keyframes(np.ones(len(frames)), k, _as_rng(rng))
+        elif noise == "largest":
+            keys = largest_keyframes(area, k)
         elif noise == "stratified":  # one random frame per stretch: no label, spread like uniform
             keys = stratified_keyframes(len(frames), k, _as_rng(rng))
         else:
@@ -483,6 +498,12 @@ def train_sft(
     samples = list(samples)
     if not samples:
         raise ValueError("train_sft needs at least one sample")
+    if cfg.sft.expression_types and targets is None:
+        kept = [s for s in samples if s.expression_type in cfg.sft.expression_types]
+        if not kept:
+            raise ValueError(f"no training samples of the types sft.expression_types={cfg.sft.expression_types} "
+                             f"(the samples' types: {sorted({s.expression_type for s in samples})})")
+        samples = kept
     seed_everything(seed)
     steps = int(cfg.sft.max_steps if max_steps is None else max_steps)
     if steps <= 0:
@@ -582,6 +603,7 @@ def train_sft(
         "num_samples": len(samples),
         "noise": noise,
         "descriptions": cfg.sft.descriptions,
+        "expression_types": list(cfg.sft.expression_types),
         "full_parameter": peft_config is None and not is_peft,
         "trainable_parameters": int(sum(p.numel() for p in trained.parameters() if p.requires_grad)),
         "out_dir": str(out),

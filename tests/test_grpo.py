@@ -386,3 +386,24 @@ def test_resume_with_lora_dropout_is_bit_identical(world, tmp_path, monkeypatch)
     a, b = _adapter(tmp_path / "full"), _adapter(tmp_path / "part")
     diff = max(float((a[k] - b[k]).abs().max()) for k in a)
     assert diff == 0.0, diff
+
+
+def test_type_shares_draw_prompts_by_type_and_enter_the_fingerprint(world, tmp_path, monkeypatch):
+    from omni_r1_lite.grpo.trainer import run_fingerprint
+
+    cfg, samples, path = world
+    types = sorted({s.expression_type for s in samples})
+    assert len(types) >= 2
+    shared = apply_overrides(cfg, [f"grpo.expression_types={types!r}",
+                                   f"grpo.type_shares={[1.0] + [0.0] * (len(types) - 1)!r}"])
+    tr = _trainer(shared, samples, path, tmp_path / "shares", monkeypatch)
+    drawn = [s.expression_type for step in range(20) for s in tr.batch_samples(step, 0)]
+    assert drawn and set(drawn) == {types[0]}  # a zero share is never drawn
+    even = apply_overrides(shared, [f"grpo.type_shares={[1.0] * len(types)!r}"])
+    tr_even = _trainer(even, samples, path, tmp_path / "even", monkeypatch)
+    drawn = [s.expression_type for step in range(60) for s in tr_even.batch_samples(step, 0)]
+    assert set(drawn) == set(types)
+    assert run_fingerprint(shared, tr.policy, 0) != run_fingerprint(even, tr.policy, 0)
+    with pytest.raises(ValueError, match="type_shares"):
+        _trainer(apply_overrides(cfg, [f"grpo.expression_types={types!r}", "grpo.type_shares=[1.0]"]),
+                 samples, path, tmp_path / "bad", monkeypatch)

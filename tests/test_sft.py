@@ -72,6 +72,11 @@ def test_targets_oracle_random_visible_null_and_avs(world):
         visible = set(np.flatnonzero(area > 0).tolist())
         assert set(noisy.keyframes) <= visible and len(noisy.keyframes) == min(4, len(visible))
         seen_random.add(noisy.keyframes)
+        largest = parse_vos_answer(sft.sft_target(s, pipe, "largest"), num_frames=4)
+        if visible:  # the target's largest frames, as many as are visible (at most 4)
+            assert len(largest.keyframes) == min(4, len(visible)) and set(largest.keyframes) <= visible
+            assert min(area[list(largest.keyframes)]) >= max(area[sorted(set(range(4)) - set(largest.keyframes))],
+                                                            default=0)
     assert len(seen_random) > 1
     # the reasoner and the pipeline agree on the sampled frames
     _, _, reasoner = _load(world, cfg)
@@ -309,3 +314,16 @@ def test_sft_learning_check(world, tmp_path):
     assert res["steps"] == 100
     assert first > 5.5  # ≈ ln(vocab): the random init knows nothing
     assert last < min(first / 3, 1.0)
+
+
+def test_sft_expression_types_train_on_those_types_only(world, tmp_path):
+    types = sorted({s.expression_type for s in world["train"][:8]})
+    cfg = get_preset("smoke", [f"sft.expression_types={[types[0]]!r}"])
+    model, processor, _ = _load(world, cfg)
+    res = sft.train_sft(model, processor, world["train"][:8], cfg, tmp_path, max_steps=1, batch_size=2)
+    want = sum(s.expression_type == types[0] for s in world["train"][:8])
+    assert 0 < want < 8 and res["num_samples"] == want
+    assert json.loads((tmp_path / sft.SFT_SUMMARY).read_text())["expression_types"] == [types[0]]
+    with pytest.raises(ValueError, match="expression_types"):
+        sft.train_sft(model, processor, world["train"][:8], get_preset("smoke", ["sft.expression_types=['nope']"]),
+                      tmp_path / "none", max_steps=1)

@@ -135,9 +135,11 @@ def run_seed(cfg: KitConfig, data_dir: str | Path, out_dir: str | Path, seed: in
     if sft_from is not None:
         sft_dir = Path(sft_from)
         done = json.loads((sft_dir / "sft_summary.json").read_text())
-        want = {"num_samples": len(train), "steps": cfg.sft.max_steps, "noise": cfg.sft.target_noise,
-                "descriptions": cfg.sft.descriptions}
-        got = {k: done.get(k, "literal" if k == "descriptions" else None) for k in want}
+        kept = [s for s in train if not cfg.sft.expression_types or s.expression_type in cfg.sft.expression_types]
+        want = {"num_samples": len(kept), "steps": cfg.sft.max_steps, "noise": cfg.sft.target_noise,
+                "descriptions": cfg.sft.descriptions, "expression_types": list(cfg.sft.expression_types)}
+        default = {"descriptions": "literal", "expression_types": []}
+        got = {k: done.get(k, default.get(k)) for k in want}
         if got != want:
             raise ValueError(f"{sft_dir} was trained with {got}, this run needs {want}: train SFT again")
     else:

@@ -131,6 +131,8 @@ def run_fingerprint(cfg: KitConfig, model, seed: int) -> str:
 
     d = to_dict(cfg)
     grpo = {k: v for k, v in d["grpo"].items() if k not in ("max_steps", "save_steps")}
+    if not grpo.get("type_shares"):  # added later: absent at its default, so earlier checkpoints still resume
+        grpo.pop("type_shares", None)
     fp = {"grpo": grpo, "rewards": d["rewards"], "system1": d["system1"], "dataset": d["data"]["dataset"],
           "seed": seed}
     if cfg.system2.backend in EXTERNAL_GROUNDERS:
@@ -198,6 +200,16 @@ class GRPOTrainer:
                 raise ValueError(f"no training samples of the types grpo.expression_types={self.g.expression_types} "
                                  f"(the samples' types: {sorted({s.expression_type for s in self.samples})})")
             self.samples = kept
+        self.weights = None
+        if self.g.type_shares:
+            types = self.g.expression_types
+            if len(self.g.type_shares) != len(types) or min(self.g.type_shares) < 0 or sum(self.g.type_shares) <= 0:
+                raise ValueError(f"grpo.type_shares={self.g.type_shares} needs one share >= 0 per type of "
+                                 f"grpo.expression_types={types}")
+            count = {t: sum(s.expression_type == t for s in self.samples) for t in types}
+            share = dict(zip(types, self.g.type_shares))
+            w = np.array([share[s.expression_type] / count[s.expression_type] for s in self.samples])
+            self.weights = w / w.sum()
         self.pipeline = pipeline
         self.progress = progress
         self.accelerator = accelerator or Accelerator(
@@ -250,7 +262,10 @@ class GRPOTrainer:
         p = self.g.per_device_prompts
         rng = np.random.default_rng(_step_seed(self.seed, step, 1 + micro))
         n = p * acc.num_processes
-        idx = rng.choice(len(self.samples), size=n, replace=n > len(self.samples))
+        if self.weights is None:
+            idx = rng.choice(len(self.samples), size=n, replace=n > len(self.samples))
+        else:  # drawn by type shares (with replacement: a type may be small)
+            idx = rng.choice(len(self.samples), size=n, p=self.weights)
         return [self.samples[i] for i in idx[acc.process_index * p:(acc.process_index + 1) * p]]
 
     def encode(self, samples: Sequence[Sample]):
