@@ -30,6 +30,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
 import shutil
 import time
 import warnings
@@ -520,9 +521,16 @@ class GRPOTrainer:
                 _remove(old)
 
     def _trim_log(self, last_step: int) -> None:
+        """Drop log lines past ``last_step``: on the main process only (every process trimming the one
+        file raced: a process reading it while another rewrote it kept nothing, and lost the lines of
+        the resumed steps), written to a temporary file and renamed (a kill leaves the old or the new)."""
         log = self.out_dir / LOG_NAME
-        if not log.exists():
-            return
+        if self.accelerator.is_main_process and log.exists():
+            self._trim_log_file(log, last_step)
+        self.accelerator.wait_for_everyone()
+
+    @staticmethod
+    def _trim_log_file(log: Path, last_step: int) -> None:
         keep = []
         for line in log.read_text().splitlines():
             try:
@@ -530,7 +538,9 @@ class GRPOTrainer:
                     keep.append(line)
             except (ValueError, KeyError):  # a line cut by a kill
                 break
-        log.write_text("".join(k + "\n" for k in keep))
+        tmp = log.with_name(log.name + ".tmp")
+        tmp.write_text("".join(k + "\n" for k in keep))
+        os.replace(tmp, log)
 
     def train(self, max_steps: int | None = None, resume: bool = True,
               callback: Callable[[StepRecord], None] | None = None) -> Path:
