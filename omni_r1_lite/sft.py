@@ -74,8 +74,8 @@ from typing import Any
 import numpy as np
 
 from omni_r1_lite.config import KitConfig
-from omni_r1_lite.data.keyframes import oracle_keyframes, target_area, uniform_keyframes
-from omni_r1_lite.data.schema import Sample
+from omni_r1_lite.data.keyframes import largest_keyframes, oracle_keyframes, target_area, uniform_keyframes
+from omni_r1_lite.data.schema import Sample, of_types
 from omni_r1_lite.systems.prompts import DEFAULT_KEYFRAMES, format_avs_answer, format_vos_answer
 
 NOISE_KINDS = ("oracle", "random-visible", "random", "stratified", "largest")
@@ -131,16 +131,6 @@ def visible_keyframes(area: np.ndarray, k: int, rng: np.random.Generator | rando
     if isinstance(rng, random.Random):
         return sorted(rng.sample(visible, k))
     return sorted(int(i) for i in rng.choice(visible, size=k, replace=False))
-
-
-def largest_keyframes(area: np.ndarray, k: int) -> list[int]:
-    """The (at most) ``k`` frames where the target is visible and largest, earliest on ties, sorted.
-
-    >>> largest_keyframes(np.array([0, 3, 0, 5, 1, 0.]), 2), largest_keyframes(np.array([0, 2, 0.]), 4)
-    ([1, 3], [1])
-    """
-    order = [int(i) for i in np.argsort(-np.asarray(area, float), kind="stable") if area[i] > 0]
-    return sorted(order[:k])
 
 
 def stratified_keyframes(num_frames: int, k: int, rng: np.random.Generator | random.Random) -> list[int]:
@@ -498,12 +488,8 @@ def train_sft(
     samples = list(samples)
     if not samples:
         raise ValueError("train_sft needs at least one sample")
-    if cfg.sft.expression_types and targets is None:
-        kept = [s for s in samples if s.expression_type in cfg.sft.expression_types]
-        if not kept:
-            raise ValueError(f"no training samples of the types sft.expression_types={cfg.sft.expression_types} "
-                             f"(the samples' types: {sorted({s.expression_type for s in samples})})")
-        samples = kept
+    if targets is None:
+        samples = of_types(samples, cfg.sft.expression_types, "sft.expression_types")
     seed_everything(seed)
     steps = int(cfg.sft.max_steps if max_steps is None else max_steps)
     if steps <= 0:

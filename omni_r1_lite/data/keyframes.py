@@ -63,6 +63,17 @@ def oracle_keyframes(area: np.ndarray, k: int) -> list[int]:
     return sorted(picks)
 
 
+def largest_keyframes(area: np.ndarray, k: int) -> list[int]:
+    """The (at most) ``k`` frames where the target is visible and largest, earliest on ties, sorted
+    (`oracle_keyframes` without the spreading: what maximises keyframe quality).
+
+    >>> largest_keyframes(np.array([0, 3, 0, 5, 1, 0.]), 2), largest_keyframes(np.array([0, 2, 0.]), 4)
+    ([1, 3], [1])
+    """
+    area = np.asarray(area, float)
+    return sorted(int(i) for i in np.argsort(-area, kind="stable")[: min(k, len(area))] if area[i] > 0)
+
+
 def worst_keyframes(area: np.ndarray, k: int) -> list[int]:
     """The ``k`` frames where the target is smallest (hidden first; earliest on ties)."""
     area = np.asarray(area, float)

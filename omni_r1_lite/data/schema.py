@@ -128,3 +128,21 @@ def sort_frame_names(names: Sequence[str]) -> tuple[str, ...]:
     """
     frames = [n for n in names if n.lower().endswith((".jpg", ".jpeg")) and Path(n).stem.isdigit()]
     return tuple(sorted(frames, key=lambda n: int(Path(n).stem)))
+
+
+def of_types(samples: Sequence[Sample], types: Sequence[str], setting: str) -> list[Sample]:
+    """The samples whose expression type is in ``types`` (all of them when ``types`` is empty); an
+    error naming ``setting`` (the config field that asked) when none is left.
+
+    >>> from types import SimpleNamespace as S
+    >>> [s.expression_type for s in of_types([S(expression_type="referring"), S(expression_type="null")],
+    ...                                      ("null",), "sft.expression_types")]
+    ['null']
+    """
+    if not types:
+        return list(samples)
+    kept = [s for s in samples if s.expression_type in types]
+    if not kept:
+        raise ValueError(f"no training samples of the types {setting}={tuple(types)} "
+                         f"(the samples' types: {sorted({s.expression_type for s in samples})})")
+    return kept

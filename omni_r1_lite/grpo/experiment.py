@@ -70,6 +70,7 @@ def run_seed(cfg: KitConfig, data_dir: str | Path, out_dir: str | Path, seed: in
     import numpy as np
     import torch
 
+    from omni_r1_lite.data.schema import of_types
     from omni_r1_lite.data.sources import load_samples
     from omni_r1_lite.grpo.heldout import best_fixed_sets, best_of_sizes, evaluate_heldout, keyframe_quality
     from omni_r1_lite.grpo.trainer import GRPOTrainer
@@ -135,7 +136,7 @@ def run_seed(cfg: KitConfig, data_dir: str | Path, out_dir: str | Path, seed: in
     if sft_from is not None:
         sft_dir = Path(sft_from)
         done = json.loads((sft_dir / "sft_summary.json").read_text())
-        kept = [s for s in train if not cfg.sft.expression_types or s.expression_type in cfg.sft.expression_types]
+        kept = of_types(train, cfg.sft.expression_types, "sft.expression_types")
         want = {"num_samples": len(kept), "steps": cfg.sft.max_steps, "noise": cfg.sft.target_noise,
                 "descriptions": cfg.sft.descriptions, "expression_types": list(cfg.sft.expression_types)}
         default = {"descriptions": "literal", "expression_types": []}

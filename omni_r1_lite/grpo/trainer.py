@@ -42,7 +42,7 @@ import numpy as np
 import torch
 
 from omni_r1_lite.config import KitConfig
-from omni_r1_lite.data.schema import Sample
+from omni_r1_lite.data.schema import Sample, of_types
 from omni_r1_lite.grpo.loss import grpo_loss
 from omni_r1_lite.grpo.rollout import (
     completion_logps,
@@ -195,12 +195,7 @@ class GRPOTrainer:
         self.samples = list(train_samples)
         if not self.samples:
             raise ValueError("no training samples")
-        if self.g.expression_types:
-            kept = [s for s in self.samples if s.expression_type in self.g.expression_types]
-            if not kept:
-                raise ValueError(f"no training samples of the types grpo.expression_types={self.g.expression_types} "
-                                 f"(the samples' types: {sorted({s.expression_type for s in self.samples})})")
-            self.samples = kept
+        self.samples = of_types(self.samples, self.g.expression_types, "grpo.expression_types")
         self.weights = None
         if self.g.type_shares:
             types = self.g.expression_types
