@@ -256,6 +256,12 @@ class GRPOConfig:
                                                 "'audio-visual'): where a rewrite must be found); () = all.")
     type_shares: tuple[float, ...] = _f((), "With expression_types: the share of prompts drawn from each of those "
                                             "types, in their order (e.g. (0.2, 0.4, 0.4)); () = as the data has them.")
+    sft_anchor_weight: float = _f(0.0, "Weight of an SFT loss added to every GRPO step on training samples of "
+                                        "sft_anchor_types (their SFT targets, cfg.sft's recipe): keeps what SFT "
+                                        "taught on types the GRPO prompts leave out (InstructGPT's ptx mix); 0 = off.")
+    sft_anchor_types: tuple[str, ...] = _f(("referring",), "With sft_anchor_weight > 0: the expression types of "
+                                                           "the anchor samples.")
+    sft_anchor_batch: int = _f(4, "With sft_anchor_weight > 0: anchor samples per process per micro-step.")
 
 
 @dataclass

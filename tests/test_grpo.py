@@ -407,3 +407,44 @@ def test_type_shares_draw_prompts_by_type_and_enter_the_fingerprint(world, tmp_p
     with pytest.raises(ValueError, match="type_shares"):
         _trainer(apply_overrides(cfg, [f"grpo.expression_types={types!r}", "grpo.type_shares=[1.0]"]),
                  samples, path, tmp_path / "bad", monkeypatch)
+
+
+def test_sft_anchor_trains_the_sft_targets_of_its_types_and_enters_the_fingerprint(world, tmp_path, monkeypatch):
+    from omni_r1_lite.grpo.trainer import _step_seed, run_fingerprint
+
+    cfg, samples, path = world
+    types = sorted({s.expression_type for s in samples})
+    anchor_type, prompt_types = types[0], types[1:]
+    on = apply_overrides(cfg, [f"grpo.expression_types={prompt_types!r}", "grpo.sft_anchor_weight=1.0",
+                               f"grpo.sft_anchor_types={[anchor_type]!r}", "grpo.sft_anchor_batch=2",
+                               "grpo.learning_rate=3e-3"])
+    tr = _trainer(on, samples, path, tmp_path / "on", monkeypatch)
+    collator, anchored, targets = tr.anchor
+    assert anchored and {s.expression_type for s in anchored} == {anchor_type}  # not the prompts' types
+    assert {s.expression_type for s in tr.samples} == set(prompt_types)
+    # its loss is the SFT cross-entropy of the collated targets: recomputed here from the labels
+    loss = tr.anchor_loss(0, 0).detach()
+    rng = np.random.default_rng(_step_seed(0, 0, 200))
+    idx = rng.choice(len(anchored), size=2, replace=2 > len(anchored))
+    batch = collator([{"index": int(i), "target": targets[i]} for i in idx])
+    labels = batch.pop("labels")
+    with torch.no_grad():
+        logits = tr.model(**batch).logits[:, :-1].float()
+    want = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.size(-1)), labels[:, 1:].reshape(-1),
+                                             ignore_index=-100)
+    assert abs(float(loss) - float(want)) < 1e-4
+    before = float(loss)
+    log = [rec.sft_anchor for rec in (tr.train_step(s) for s in range(6))]
+    assert all(v is not None for v in log)
+    with torch.no_grad():
+        after = float(tr.anchor_loss(0, 0))
+    assert after < before - 0.05, (before, after, log)  # the anchor's targets are being learned
+    off = _trainer(apply_overrides(on, ["grpo.sft_anchor_weight=0.0"]), samples, path, tmp_path / "off", monkeypatch)
+    assert off.anchor is None and off.train_step(0).sft_anchor is None
+    # off, the anchor's other settings do not enter the fingerprint (earlier checkpoints resume); on, they do
+    assert run_fingerprint(apply_overrides(on, ["grpo.sft_anchor_weight=0.0"]), tr.policy, 0) == \
+        run_fingerprint(apply_overrides(on, ["grpo.sft_anchor_weight=0.0", "grpo.sft_anchor_batch=7"]), tr.policy, 0)
+    assert run_fingerprint(on, tr.policy, 0) != run_fingerprint(apply_overrides(on, ["grpo.sft_anchor_batch=3"]),
+                                                                 tr.policy, 0)
+    with pytest.raises(ValueError, match="sft_anchor"):
+        _trainer(apply_overrides(on, ["grpo.sft_anchor_weight=-1.0"]), samples, path, tmp_path / "bad", monkeypatch)

@@ -50,6 +50,7 @@ class LossOutput:
     kl: float  # mean k3 KL per completion token
     clip_ratio: float  # fraction of tokens whose ratio was clipped
     tokens: int
+    anchor_loss: float | None = None  # the trainer's SFT anchor, when it has one (grpo.sft_anchor_weight)
 
 
 def grpo_loss(logps: torch.Tensor, old_logps: torch.Tensor, ref_logps: torch.Tensor | None,

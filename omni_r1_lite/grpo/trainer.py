@@ -134,6 +134,11 @@ def run_fingerprint(cfg: KitConfig, model, seed: int) -> str:
     grpo = {k: v for k, v in d["grpo"].items() if k not in ("max_steps", "save_steps")}
     if not grpo.get("type_shares"):  # added later: absent at its default, so earlier checkpoints still resume
         grpo.pop("type_shares", None)
+    if not grpo.get("sft_anchor_weight"):  # the same (the anchor's type and batch only matter when it is on)
+        for k in ("sft_anchor_weight", "sft_anchor_types", "sft_anchor_batch"):
+            grpo.pop(k, None)
+    else:  # the anchor's targets follow the SFT recipe
+        grpo["sft_anchor_recipe"] = {k: d["sft"][k] for k in ("target_noise", "descriptions")}
     fp = {"grpo": grpo, "rewards": d["rewards"], "system1": d["system1"], "dataset": d["data"]["dataset"],
           "seed": seed}
     if cfg.system2.backend in EXTERNAL_GROUNDERS:
@@ -168,6 +173,7 @@ class StepRecord:
     finished: float
     lr: float
     seconds: dict[str, float]
+    sft_anchor: float | None = None  # the SFT anchor's cross-entropy (grpo.sft_anchor_weight > 0)
 
 
 class GRPOTrainer:
@@ -249,6 +255,7 @@ class GRPOTrainer:
         self.policy = self.accelerator.unwrap_model(self.model)
         self.reasoner = reasoner_factory(self.policy)
         self.step = 0
+        self.anchor = self._anchor(train_samples) if self.g.sft_anchor_weight else None
 
     # -- data ----------------------------------------------------------------------------------
 
@@ -278,6 +285,36 @@ class GRPOTrainer:
                                 video_pixels=px, image_pixels=px)
         batch = make_prompt_batch(self.policy, dict(inputs))
         return batch.to(self.accelerator.device)
+
+    def _anchor(self, train_samples: Sequence[Sample]):
+        """The SFT anchor: ``(collator, samples, targets)`` for `anchor_loss` (``grpo.sft_anchor_*``).
+
+        Its samples are the training samples of ``grpo.sft_anchor_types`` (whatever
+        ``grpo.expression_types`` keeps for the prompts), its targets `sft_targets` with the SFT
+        recipe (``sft.target_noise``, ``sft.descriptions``) drawn once from the run's seed."""
+        from omni_r1_lite.sft import MultimodalCollator, sft_targets
+
+        if self.g.sft_anchor_weight < 0 or self.g.sft_anchor_batch < 1:
+            raise ValueError(f"grpo.sft_anchor_weight={self.g.sft_anchor_weight} must be >= 0 and "
+                             f"grpo.sft_anchor_batch={self.g.sft_anchor_batch} >= 1")
+        samples = of_types(list(train_samples), self.g.sft_anchor_types, "grpo.sft_anchor_types")
+        targets = sft_targets(samples, self.reasoner, self.cfg.sft.target_noise, seed=self.seed,
+                              descriptions=self.cfg.sft.descriptions)
+        return MultimodalCollator(self.reasoner, samples, cache_size=len(samples)), samples, targets
+
+    def anchor_loss(self, step: int, micro: int) -> torch.Tensor:
+        """The SFT anchor's cross-entropy on ``grpo.sft_anchor_batch`` samples of (step, micro).
+
+        Which samples is a function of the seed, the step and the micro-step (one draw for every
+        process, this process's share of it), like `batch_samples`."""
+        collator, samples, targets = self.anchor
+        acc, n = self.accelerator, self.g.sft_anchor_batch
+        rng = np.random.default_rng(_step_seed(self.seed, step, 200 + micro))
+        idx = rng.choice(len(samples), size=n * acc.num_processes, replace=n * acc.num_processes > len(samples))
+        mine = idx[acc.process_index * n:(acc.process_index + 1) * n]
+        batch = collator([{"index": int(i), "target": targets[i]} for i in mine])
+        batch = {k: v.to(acc.device) if hasattr(v, "to") else v for k, v in batch.items()}
+        return self.model(**batch).loss
 
     # -- one optimizer step ----------------------------------------------------------------------
 
@@ -330,7 +367,7 @@ class GRPOTrainer:
             breakdowns.append(br)
         return np.array(rewards, dtype=np.float64).reshape(len(samples), g), breakdowns
 
-    def update(self, batch, out, rewards: np.ndarray):
+    def update(self, batch, out, rewards: np.ndarray, step: int = 0, micro: int = 0):
         """Phase 3: group-normalised advantages, the reference's and the policy's log-probabilities,
         the clipped loss with the KL term, backward and (when the accumulation is complete) the
         optimizer step. Returns the `grpo_loss` result."""
@@ -354,11 +391,17 @@ class GRPOTrainer:
             items = float(total) / acc.num_processes
         self.model.train()
         with acc.accumulate(self.model):
+            anchor = None
+            if self.anchor is not None:  # its own backward, gradients kept local until the GRPO backward syncs them
+                with acc.no_sync(self.model):
+                    anchor = self.anchor_loss(step, micro)
+                    acc.backward(g.sft_anchor_weight * anchor)
             logps = self._logps(self.model, batch, ids, mask)
             res = grpo_loss(logps, logps.detach(), ref, adv, mask, beta=g.beta, epsilon=g.epsilon,
                             loss_type=g.loss_type, max_completion_length=g.max_completion_length,
                             num_items_in_batch=items)
             acc.backward(res.loss)
+            res.anchor_loss = None if anchor is None else float(anchor.detach())
             if acc.sync_gradients and g.max_grad_norm:
                 acc.clip_grad_norm_(self.model.parameters(), g.max_grad_norm)
             self.optimizer.step()
@@ -372,6 +415,7 @@ class GRPOTrainer:
         g = self.g
         times = {"generation": 0.0, "system2_rewards": 0.0, "update": 0.0}
         totals, comps, fmt, lengths, fins, zero_std, losses, kls, clips = [], {}, [], [], [], [], [], [], []
+        anchors: list[float] = []  # this process's (the log's anchor figure is process 0's)
         for micro in range(g.gradient_accumulation_steps):
             samples = self.batch_samples(step, micro)
             t0 = time.perf_counter()
@@ -390,10 +434,12 @@ class GRPOTrainer:
             fins.extend(c.finished for c in completions)
             times["system2_rewards"] += time.perf_counter() - t0
             t0 = time.perf_counter()
-            res = self.update(batch, out, r)
+            res = self.update(batch, out, r, step, micro)
             losses.append(res.policy_loss)
             kls.append(res.kl)
             clips.append(res.clip_ratio)
+            if res.anchor_loss is not None:
+                anchors.append(res.anchor_loss)
             times["update"] += time.perf_counter() - t0
         if self.accelerator.num_processes > 1:  # the log reports the whole step: every process's groups
             from accelerate.utils import gather_object
@@ -412,7 +458,8 @@ class GRPOTrainer:
             frac_zero_std_groups=float(np.mean(zero_std)), loss=float(np.mean(losses)), kl=float(np.mean(kls)),
             clip_ratio=float(np.mean(clips)), completion_length=float(np.mean(lengths)),
             finished=float(np.mean(fins)), lr=float(self.scheduler.get_last_lr()[0]),
-            seconds={k: round(v, 4) for k, v in times.items()})
+            seconds={k: round(v, 4) for k, v in times.items()},
+            sft_anchor=float(np.mean(anchors)) if anchors else None)
 
     # -- the loop, checkpoints, resume ------------------------------------------------------------
 
