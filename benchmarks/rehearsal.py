@@ -172,7 +172,7 @@ def inject(out, row: int, ids: list[int], pad_id: int):
     """Replace completion ``row`` of a `GroupSample` with ``ids`` (EOS included), widening if needed."""
     import torch
 
-    from omni_r1_lite.grpo.rollout import GroupSample
+    from omni_r1_lite.systems.generation import GroupSample
 
     width = max(out.ids.shape[1], len(ids))
     grow = width - out.ids.shape[1]
@@ -710,7 +710,7 @@ class _EvalOnly:
         self.cfg, self.reasoner, self.pipeline = cfg, reasoner, pipeline
 
     def rollout(self, samples, step: int = 0):
-        from omni_r1_lite.grpo.rollout import make_prompt_batch, sample_group
+        from omni_r1_lite.systems.generation import make_prompt_batch, sample_group
 
         r = self.reasoner
         (s,) = samples

@@ -5,7 +5,7 @@
 
 Both arms sample G completions for each of P OmniSynth prompts (frames + audio + perception track)
 and then compute the completions' log-probabilities (what a GRPO step needs): the kit's path
-prefills each prompt once and repeats its cache (`omni_r1_lite.grpo.rollout`); the baseline is
+prefills each prompt once and repeats its cache (`omni_r1_lite.systems.generation`); the baseline is
 ``generate(num_return_sequences=G)`` and a loss forward over the prompt repeated G times. Rollout
 (sampling) and loss forward are timed apart: rollouts/s and loss-forward tokens/s (prompt +
 completion tokens the loss covers, per second) of each arm.
@@ -66,7 +66,7 @@ def measure(model, batch, g: int, n: int, r, repeats: int) -> dict:
     """Best-of-``repeats`` seconds of both arms' rollout and loss phases at group size ``g``."""
     import torch
 
-    from omni_r1_lite.grpo.rollout import completion_logps, naive_completion_logps, sample_group
+    from omni_r1_lite.systems.generation import completion_logps, naive_completion_logps, sample_group
 
     def kit_rollout():
         return sample_group(model, batch, g, n, -1, r.eos_id, suppress_tokens=r.suppress_tokens,  # n tokens, as naive
@@ -111,8 +111,8 @@ def main(argv=None) -> dict:
     import torch
 
     from omni_r1_lite.data.sources import load_samples
-    from omni_r1_lite.grpo.rollout import make_prompt_batch
     from omni_r1_lite.models import prepare_inputs, suppress_token_ids
+    from omni_r1_lite.systems.generation import make_prompt_batch
     from omni_r1_lite.systems.reasoner import GlobalReasoner
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -16,8 +16,8 @@ import torch
 
 from omni_r1_lite.config import get_preset
 from omni_r1_lite.data.sources import load_samples
-from omni_r1_lite.grpo.rollout import make_prompt_batch, sample_group
 from omni_r1_lite.grpo.trainer import grounds_with, read_log, sharded_weights
+from omni_r1_lite.systems.generation import make_prompt_batch, sample_group
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKER = ROOT / "tests" / "ddp_worker.py"

@@ -11,15 +11,16 @@ import torch
 
 from omni_r1_lite.config import apply_overrides, get_preset
 from omni_r1_lite.data.sources import load_samples
-from omni_r1_lite.grpo.loss import grpo_loss, token_logps
-from omni_r1_lite.grpo.rollout import (
+from omni_r1_lite.grpo.loss import grpo_loss
+from omni_r1_lite.grpo.trainer import GRPOTrainer, read_log
+from omni_r1_lite.models import load_thinker, prepare_inputs, suppress_token_ids
+from omni_r1_lite.systems.generation import (
     completion_logps,
     make_prompt_batch,
     naive_completion_logps,
     sample_group,
+    token_logps,
 )
-from omni_r1_lite.grpo.trainer import GRPOTrainer, read_log
-from omni_r1_lite.models import load_thinker, prepare_inputs, suppress_token_ids
 from omni_r1_lite.systems.pipeline import Pipeline
 from omni_r1_lite.systems.reasoner import GlobalReasoner
 from omni_r1_lite.systems.standin import OmniSynthStandIn

@@ -195,13 +195,13 @@ def test_grounding_coordinates_round_trip_at_the_preset_budget(processor, clips,
 def test_generation_never_emits_media_placeholders(processor, small_model, clips):
     """A random policy that prefers ``<|VIDEO|>`` still cannot write one (it would break the next
     forward over prompt + completion), and the shared-prefix log-probabilities equal the naive ones."""
-    from omni_r1_lite.grpo.rollout import (
+    from omni_r1_lite.systems.factory import suppress_tokens_for
+    from omni_r1_lite.systems.generation import (
         completion_logps,
         make_prompt_batch,
         naive_completion_logps,
         sample_group,
     )
-    from omni_r1_lite.systems.factory import suppress_tokens_for
     from omni_r1_lite.systems.reasoner import GlobalReasoner
 
     _, vos = clips

@@ -287,7 +287,7 @@ class ModelMethod:
     def prefetch(self, samples: Sequence[Sample]) -> None:
         """Greedy completions for several samples in one batched pass (prompts left-padded, each
         encoded once); `propose` then uses them. A sample that fails here is generated alone later."""
-        from omni_r1_lite.grpo.heldout import greedy_completions
+        from omni_r1_lite.systems.generation import greedy_completions
 
         self._prefetched = {}
         if len(samples) < 2:

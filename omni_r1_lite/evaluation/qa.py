@@ -240,8 +240,8 @@ class QAEvaluator:
 
     def _encode(self, questions: Sequence[Question]):
         """The questions' prompts as one left-padded `PromptBatch` (media encoded once)."""
-        from omni_r1_lite.grpo.rollout import make_prompt_batch
         from omni_r1_lite.models import prepare_inputs
+        from omni_r1_lite.systems.generation import make_prompt_batch
 
         r = self.reasoner()
         r.processor.tokenizer.padding_side = "left"
@@ -261,7 +261,7 @@ class QAEvaluator:
         """Per question: the greedy completion (``generate``) or the most likely answer (``choice``)."""
         import torch
 
-        from omni_r1_lite.grpo.rollout import completion_logps, sample_group
+        from omni_r1_lite.systems.generation import completion_logps, sample_group
 
         r = self.reasoner()
         with torch.no_grad():

@@ -12,11 +12,10 @@ import dataclasses
 from collections.abc import Sequence
 
 import numpy as np
-import torch
 
 from omni_r1_lite.data.keyframes import target_area
 from omni_r1_lite.data.schema import Sample
-from omni_r1_lite.grpo.rollout import make_prompt_batch, sample_group
+from omni_r1_lite.systems.generation import greedy_completions
 
 
 def keyframe_quality(sample: Sample, keyframes: Sequence[int]) -> float:
@@ -47,36 +46,6 @@ class HeldOut:
     records: list[dict]
     jf_by_type: dict[str, float] = dataclasses.field(default_factory=dict)
     null_empty: float | None = None
-
-
-@torch.no_grad()
-def greedy_completions(reasoner, samples: Sequence[Sample], max_new_tokens: int, batch_size: int = 16):
-    """Greedy completions for many samples, prompts batched (left padding) and encoded once."""
-    from omni_r1_lite.models import prepare_inputs
-
-    model = reasoner.model
-    was_training = model.training
-    model.eval()
-    reasoner.processor.tokenizer.padding_side = "left"
-    lo = min(16 * 28 * 28, reasoner.cfg.frame_max_pixels)
-    out = []
-    for i in range(0, len(samples), batch_size):
-        chunk = samples[i:i + batch_size]
-        media = [reasoner.media(s) for s in chunk]
-        videos = [m["videos"][0] for m in media if m.get("videos")]
-        images = [m["images"][0] for m in media if m.get("images")]
-        audio = [m["audio"][0] for m in media if m.get("audio")]
-        inputs = prepare_inputs(reasoner.processor, [reasoner.messages(s) for s in chunk], videos=videos or None,
-                                images=images or None, audio=audio or None,
-                                video_pixels=(lo, reasoner.cfg.frame_max_pixels),
-                                image_pixels=(lo, reasoner.cfg.frame_max_pixels))
-        batch = make_prompt_batch(model, dict(inputs)).to(model.device)
-        res = sample_group(model, batch, 1, max_new_tokens, reasoner.eos_id, reasoner.pad_id, do_sample=False,
-                           suppress_tokens=reasoner.suppress_tokens)
-        out.extend(reasoner.decode(res.ids))
-    if was_training:
-        model.train()
-    return out
 
 
 def evaluate_heldout(reasoner, pipeline, samples: Sequence[Sample], max_new_tokens: int,

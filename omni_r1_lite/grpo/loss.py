@@ -33,16 +33,6 @@ import torch
 LOSS_TYPES = ("grpo", "dr_grpo", "dapo")
 
 
-def token_logps(logits: torch.Tensor, ids: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
-    """``float[B, L]``: log-probability of each ``ids[b, l]`` under ``logits[b, l]`` (``[B, L, V]``).
-
-    Logits are divided by the sampling temperature, as TRL does, so that the ratio compares the
-    distribution that was sampled from.
-    """
-    logits = logits.float() / temperature
-    return torch.log_softmax(logits, dim=-1).gather(-1, ids.unsqueeze(-1)).squeeze(-1)
-
-
 @dataclasses.dataclass
 class LossOutput:
     loss: torch.Tensor  # scalar, to backpropagate

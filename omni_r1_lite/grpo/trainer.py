@@ -5,7 +5,7 @@ One optimizer step (``gradient_accumulation_steps`` micro-steps of ``per_device_
 on each process, G completions each):
 
 1. **rollouts** — each prompt (frames, audio, text) is encoded once and G completions sampled
-   from its repeated cache (`omni_r1_lite.grpo.rollout`);
+   from its repeated cache (`omni_r1_lite.systems.generation`);
 2. **System 2 and rewards** — the group goes through the caching `Pipeline` and is scored with the
    reward set of the config (`omni_r1_lite.rewards`); advantages are group-normalised;
 3. **update** — per-token log-probabilities of the completions (the prompt and its video and audio
@@ -44,12 +44,6 @@ import torch
 from omni_r1_lite.config import KitConfig
 from omni_r1_lite.data.schema import Sample, of_types
 from omni_r1_lite.grpo.loss import grpo_loss
-from omni_r1_lite.grpo.rollout import (
-    completion_logps,
-    make_prompt_batch,
-    naive_completion_logps,
-    sample_group,
-)
 from omni_r1_lite.grpo.state import (
     CheckpointError,
     checkpoint_status,
@@ -59,6 +53,12 @@ from omni_r1_lite.grpo.state import (
     restore_rng,
     write_rng,
     write_state,
+)
+from omni_r1_lite.systems.generation import (
+    completion_logps,
+    make_prompt_batch,
+    naive_completion_logps,
+    sample_group,
 )
 
 LOG_NAME = "train_log.jsonl"

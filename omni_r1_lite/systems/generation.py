@@ -10,7 +10,8 @@ cache is repeated G times, and only the completions are run per sample:
 - `completion_logps`: the same for the log-probabilities used by the loss (with gradients: the
   cache is a differentiable function of the LoRA weights) and by the KL reference;
 - `naive_completion_logps`: the repeated-prompt forward, kept as the baseline the tests and
-  ``benchmarks/rollout_speed.py`` compare against.
+  ``benchmarks/rollout_speed.py`` compare against;
+- `greedy_completions`: batched greedy decoding of a reasoner's prompts (held-out evaluation).
 
 Several prompts (one per sample) are batched with left padding. Qwen2.5-Omni's 3-D rotary
 positions (M-RoPE) are computed once from the prompt with the model's own ``get_rope_index``;
@@ -22,10 +23,12 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
+
+from omni_r1_lite.data.schema import Sample
 
 MEDIA_KEYS = ("pixel_values", "image_grid_thw", "pixel_values_videos", "video_grid_thw", "video_second_per_grid",
               "input_features", "feature_attention_mask")
@@ -286,11 +289,19 @@ def sample_group(model, batch: PromptBatch, g: int, max_new_tokens: int, eos_id:
     return GroupSample(ids.masked_fill(after, pad_id), mask, is_eos.any(1))
 
 
+def token_logps(logits: torch.Tensor, ids: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
+    """``float[B, L]``: log-probability of each ``ids[b, l]`` under ``logits[b, l]`` (``[B, L, V]``).
+
+    Logits are divided by the sampling temperature, as TRL does, so that the ratio compares the
+    distribution that was sampled from.
+    """
+    logits = logits.float() / temperature
+    return torch.log_softmax(logits, dim=-1).gather(-1, ids.unsqueeze(-1)).squeeze(-1)
+
+
 def completion_logps(model, batch: PromptBatch, ids: torch.Tensor, mask: torch.Tensor, g: int,
                      temperature: float = 1.0) -> torch.Tensor:
     """``float[P·G, L]`` log-probabilities of the completions, prompt encoded once (differentiable)."""
-    from omni_r1_lite.grpo.loss import token_logps
-
     cache, first = prefill(model, batch, g)
     if ids.shape[1] == 0:
         return ids.float()
@@ -304,8 +315,6 @@ def completion_logps(model, batch: PromptBatch, ids: torch.Tensor, mask: torch.T
 def naive_completion_logps(model, batch: PromptBatch, ids: torch.Tensor, mask: torch.Tensor, g: int,
                            temperature: float = 1.0) -> torch.Tensor:
     """The same log-probabilities from one forward over the prompt repeated ``g`` times."""
-    from omni_r1_lite.grpo.loss import token_logps
-
     rep = batch.repeated(g)
     input_ids = torch.cat([rep["input_ids"], ids], dim=1)
     attn = torch.cat([rep["attention_mask"], mask], dim=1)
@@ -316,3 +325,34 @@ def naive_completion_logps(model, batch: PromptBatch, ids: torch.Tensor, mask: t
         out = model(input_ids=input_ids, attention_mask=attn, position_ids=positions, **media)
     logits = out.logits[:, :-1]
     return token_logps(logits, ids, temperature)
+
+
+@torch.no_grad()
+def greedy_completions(reasoner, samples: Sequence[Sample], max_new_tokens: int, batch_size: int = 16):
+    """Greedy completions of a reasoner (`omni_r1_lite.systems.reasoner`) for many samples, prompts
+    batched (left padding) and encoded once: what held-out evaluation and benchmarks decode with."""
+    from omni_r1_lite.models import prepare_inputs
+
+    model = reasoner.model
+    was_training = model.training
+    model.eval()
+    reasoner.processor.tokenizer.padding_side = "left"
+    lo = min(16 * 28 * 28, reasoner.cfg.frame_max_pixels)
+    out = []
+    for i in range(0, len(samples), batch_size):
+        chunk = samples[i:i + batch_size]
+        media = [reasoner.media(s) for s in chunk]
+        videos = [m["videos"][0] for m in media if m.get("videos")]
+        images = [m["images"][0] for m in media if m.get("images")]
+        audio = [m["audio"][0] for m in media if m.get("audio")]
+        inputs = prepare_inputs(reasoner.processor, [reasoner.messages(s) for s in chunk], videos=videos or None,
+                                images=images or None, audio=audio or None,
+                                video_pixels=(lo, reasoner.cfg.frame_max_pixels),
+                                image_pixels=(lo, reasoner.cfg.frame_max_pixels))
+        batch = make_prompt_batch(model, dict(inputs)).to(model.device)
+        res = sample_group(model, batch, 1, max_new_tokens, reasoner.eos_id, reasoner.pad_id, do_sample=False,
+                           suppress_tokens=reasoner.suppress_tokens)
+        out.extend(reasoner.decode(res.ids))
+    if was_training:
+        model.train()
+    return out
