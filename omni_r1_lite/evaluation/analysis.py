@@ -137,13 +137,11 @@ def paired_difference(a: Sequence[dict], b: Sequence[dict], resamples: int = 200
     >>> d["diff"], d["n"], 0 < d["low"] <= 5.0 <= d["high"] < 10
     (5.0, 50, True)
     """
-    jf_b = {r["sample_id"]: r["JF"] for r in b if r["type"] != "null"}
-    pairs = [(r["JF"], jf_b[r["sample_id"]]) for r in a if r["type"] != "null" and r["sample_id"] in jf_b]
-    if not pairs:
-        return None
-    from omni_r1_lite.stats import bootstrap_interval
+    from omni_r1_lite.stats import bootstrap_interval, paired_points
 
-    d = 100 * np.array([x - y for x, y in pairs], float)
+    d = np.array(paired_points(a, [r for r in b if r["type"] != "null"], lambda r: r["type"] != "null"), float)
+    if not len(d):
+        return None
     low, high = bootstrap_interval(d, n_boot=resamples, seed=seed)
     return {"diff": round(float(d.mean()), 1), "low": round(float(low), 1), "high": round(float(high), 1),
             "n": len(d)}

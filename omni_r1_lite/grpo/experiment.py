@@ -199,16 +199,15 @@ def paired_gain(records: list[dict[str, Any]], a: str, b: str, types: tuple[str,
     pooled across seeds, with a 95 % bootstrap interval over those (seed, sample) pairs."""
     import numpy as np
 
+    from omni_r1_lite.stats import bootstrap_interval, paired_points
+
     diffs = []
-    for r in records:
+    for r in records:  # each seed's records pair among themselves
         ra, rb = r["results"].get(a, {}).get("records"), r["results"].get(b, {}).get("records")
-        if not ra or not rb:
-            continue
-        jb = {x["sample_id"]: x["JF"] for x in rb}
-        diffs += [100 * (x["JF"] - jb[x["sample_id"]]) for x in ra if x["type"] in types and x["sample_id"] in jb]
+        if ra and rb:
+            diffs += paired_points(ra, rb, lambda x: x["type"] in types)
     if not diffs:
         return None
-    from omni_r1_lite.stats import bootstrap_interval
 
     d = np.asarray(diffs)
     lo, hi = bootstrap_interval(d, n_boot=n_boot, seed=seed)
