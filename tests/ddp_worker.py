@@ -34,10 +34,10 @@ def main() -> int:
     import omni_r1_lite.rewards as rewards_mod
     from omni_r1_lite.config import apply_overrides, get_preset
     from omni_r1_lite.data.sources import load_samples
-    from omni_r1_lite.grpo import rollout
     from omni_r1_lite.grpo.trainer import GRPOTrainer
     from omni_r1_lite.models import adapters_disabled, load_thinker, suppress_token_ids
     from omni_r1_lite.rewards import RewardBreakdown
+    from omni_r1_lite.systems import generation as rollout
     from omni_r1_lite.systems.pipeline import Pipeline
     from omni_r1_lite.systems.reasoner import GlobalReasoner
     from omni_r1_lite.systems.standin import OmniSynthStandIn
@@ -52,6 +52,7 @@ def main() -> int:
     ap.add_argument("--unequal", action="store_true")
     ap.add_argument("--early-eos", action="store_true")
     ap.add_argument("--lockstep", action="store_true")
+    ap.add_argument("--set", nargs="*", default=[], help="more config overrides")
     a = ap.parse_args()
     torch.set_num_threads(1)
     rank = int(os.environ.get("RANK", "0"))
@@ -59,7 +60,7 @@ def main() -> int:
     cfg = apply_overrides(get_preset("smoke"), [
         "grpo.num_generations=3", f"grpo.per_device_prompts={a.prompts}", "grpo.max_completion_length=12",
         "grpo.lr_scheduler_type=cosine", "grpo.save_steps=2", f"grpo.max_steps={a.steps}",
-        f"grpo.loss_type={a.loss_type}"])
+        f"grpo.loss_type={a.loss_type}", *a.set])
     samples = load_samples(cfg, a.data, "train")
     model, proc = load_thinker(a.thinker)
 
@@ -103,7 +104,9 @@ def main() -> int:
         status = 3
     Path(a.out, f"rank-{rank}.json").write_text(json.dumps(
         {"rank": rank, "processes": trainer.accelerator.num_processes, "forwards": forwards[0],
-         "lr": trainer.scheduler.get_last_lr()[0], "status": status}))
+         "lr": trainer.scheduler.get_last_lr()[0], "status": status,
+         "trainable_sum": float(sum(p.detach().double().abs().sum() for p in trainer.policy.parameters()
+                                    if p.requires_grad))}))
     return status
 
 

@@ -102,6 +102,18 @@ def test_unequal_system2_work_per_process_neither_hangs_nor_changes_the_result(d
     assert _adapter_diff(one_process, out) < 1e-5
 
 
+def test_the_sft_anchor_under_two_processes_keeps_their_adapters_equal(ddp_world, one_process):
+    """Each process takes its own anchor samples (their gradients kept local, then synced with the
+    GRPO backward): the two processes end with the same weights, which the anchor moved."""
+    out, rc = _run(ddp_world, "anchor", 2, 1, "--set", "grpo.sft_anchor_weight=0.5", "grpo.sft_anchor_batch=1",
+                   steps=2)
+    assert rc == 0
+    r0, r1 = _ranks(out)
+    assert r0["trainable_sum"] == pytest.approx(r1["trainable_sum"], rel=1e-9)
+    assert _adapter_diff(one_process, out) > 1e-4  # not the run without the anchor (same samples and noise)
+    assert all(r["sft_anchor"] > 0 for r in read_log(out))
+
+
 def test_collective_decoding_runs_the_same_forward_passes_on_every_process(ddp_world):
     """Process 0's completions end at once, process 1's run to the limit: with the collective loop
     (what sharded weights turn on) both run the same number of forward passes."""
