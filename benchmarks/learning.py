@@ -19,6 +19,8 @@ What RL should add (issue 19, ``mechanism_target``): under ``perception_track.me
 ``quality_minus_best_fixed`` (each answer against the best fixed keyframe set of as many frames,
 chosen on the training samples); ``perception_track.grpo_minus_sft.reasoning_av = {"value", "low",
 "high", "n"}`` (J&F points, 95 % bootstrap over the samples pooled across seeds).
+``mechanism_target`` holds each criterion as true, false or null (not measured: ``--validation``
+runs have no null clips).
 """
 
 from __future__ import annotations

@@ -251,6 +251,15 @@ def test_mechanism_target_per_type_gains_with_intervals():
     worse = {"reasoning": 0.33, "audio-visual": 0.41, "referring": 0.7}
     bad = MechanismTarget().check(summarise([_typed_record(0, sft, worse, 0.5, 0.0, 0.72)]))
     assert bad == {"reasoning_av": False, "referring": False, "per_clip_keyframes": False, "null": False}
+    # a summary without null clips (a --validation run) has the null criterion unmeasured, not failed
+    record = _typed_record(0, sft, good, 0.5, 0.5, 0.78)
+    for res in record["results"].values():
+        res["records"] = [r for r in res["records"] if r["type"] != "null"]
+        res["null_empty"] = None
+        del res["jf_by_type"]["null"]
+    check = MechanismTarget().check(summarise([record]))
+    assert check["null"] is None and check["referring"] is True
+    assert MechanismTarget().check({}) == dict.fromkeys(("reasoning_av", "referring", "per_clip_keyframes", "null"))
     assert "records" not in json.dumps(summary["per_seed"])
 
 

@@ -283,21 +283,29 @@ class MechanismTarget:
       each held-out sample, the fixed set of as many frames as GRPO chose there, each size's set chosen
       on the training samples);
     - ``null``: GRPO leaves at least as many null clips empty as SFT.
+
+    A criterion whose figures the summary lacks is ``None`` (not measured), not ``False``: a
+    ``--validation`` run has no null clips (OmniSynth's training split holds none).
     """
 
     min_reasoning_av: float = 5.0
     max_referring_loss: float = 1.0
     min_over_fixed: float = 0.05
 
-    def check(self, summary: dict[str, Any]) -> dict[str, bool]:
+    def check(self, summary: dict[str, Any]) -> dict[str, bool | None]:
         mean, gap = summary.get("mean", {}), summary.get("grpo_minus_sft", {})
         g, s = mean.get("grpo", {}), mean.get("sft", {})
-        rav = gap.get("reasoning_av") or {}
+        rav = gap.get("reasoning_av")
         ref_g, ref_s = g.get("jf_by_type", {}).get("referring"), s.get("jf_by_type", {}).get("referring")
         null_g, null_s = g.get("null_empty"), s.get("null_empty")
+        over_fixed = g.get("quality_minus_best_fixed")
+
+        def measured(ok, *figures):
+            return None if any(f is None for f in figures) else bool(ok())
+
         return {
-            "reasoning_av": bool(rav) and rav["value"] >= self.min_reasoning_av and rav["low"] > 0,
-            "referring": ref_g is not None and ref_s is not None and 100 * (ref_g - ref_s) >= -self.max_referring_loss,
-            "per_clip_keyframes": (g.get("quality_minus_best_fixed") or -1) >= self.min_over_fixed,
-            "null": null_g is not None and null_s is not None and null_g >= null_s,
+            "reasoning_av": measured(lambda: rav["value"] >= self.min_reasoning_av and rav["low"] > 0, rav),
+            "referring": measured(lambda: 100 * (ref_g - ref_s) >= -self.max_referring_loss, ref_g, ref_s),
+            "per_clip_keyframes": measured(lambda: over_fixed >= self.min_over_fixed, over_fixed),
+            "null": measured(lambda: null_g >= null_s, null_g, null_s),
         }
