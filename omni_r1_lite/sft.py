@@ -420,6 +420,14 @@ def _copy_tiny_metadata(model: Any, out_dir: Path) -> None:
         (out_dir / TINY_METADATA).write_text(src.read_text())
 
 
+def default_cache_size(n_samples: int) -> int:
+    """`MultimodalCollator`'s cache when none is asked for: every sample on a CPU (a tiny model's
+    step is cheaper than encoding), none on a GPU (real frames are large; the step costs more)."""
+    import torch
+
+    return 0 if torch.cuda.is_available() else n_samples
+
+
 def train_sft(
     model: Any,
     processor: Any,
@@ -504,7 +512,7 @@ def train_sft(
 
     on_gpu = torch.cuda.is_available()
     if cache_size is None:
-        cache_size = 0 if on_gpu else len(samples)
+        cache_size = default_cache_size(len(samples))
     collator = MultimodalCollator(reasoner, samples, prompt_seed=prompt_seed, cache_size=cache_size)
 
     peft_config = None

@@ -292,7 +292,7 @@ class GRPOTrainer:
         Its samples are the training samples of ``grpo.sft_anchor_types`` (whatever
         ``grpo.expression_types`` keeps for the prompts), its targets `sft_targets` with the SFT
         recipe (``sft.target_noise``, ``sft.descriptions``) drawn once from the run's seed."""
-        from omni_r1_lite.sft import MultimodalCollator, sft_targets
+        from omni_r1_lite.sft import MultimodalCollator, default_cache_size, sft_targets
 
         if self.g.sft_anchor_weight < 0 or self.g.sft_anchor_batch < 1:
             raise ValueError(f"grpo.sft_anchor_weight={self.g.sft_anchor_weight} must be >= 0 and "
@@ -300,7 +300,7 @@ class GRPOTrainer:
         samples = of_types(list(train_samples), self.g.sft_anchor_types, "grpo.sft_anchor_types")
         targets = sft_targets(samples, self.reasoner, self.cfg.sft.target_noise, seed=self.seed,
                               descriptions=self.cfg.sft.descriptions)
-        return MultimodalCollator(self.reasoner, samples, cache_size=len(samples)), samples, targets
+        return MultimodalCollator(self.reasoner, samples, cache_size=default_cache_size(len(samples))), samples, targets
 
     def anchor_loss(self, step: int, micro: int) -> torch.Tensor:
         """The SFT anchor's cross-entropy on ``grpo.sft_anchor_batch`` samples of (step, micro).
