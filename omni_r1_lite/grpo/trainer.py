@@ -56,6 +56,7 @@ from omni_r1_lite.grpo.state import (
 )
 from omni_r1_lite.systems.generation import (
     completion_logps,
+    encode_prompts,
     make_prompt_batch,
     naive_completion_logps,
     sample_group,
@@ -259,31 +260,23 @@ class GRPOTrainer:
 
     # -- data ----------------------------------------------------------------------------------
 
-    def batch_samples(self, step: int, micro: int) -> list[Sample]:
-        """The samples of (optimizer step, micro-step) on this process: a function of the seed."""
+    def _share(self, stream: int, step: int, population: int, per_process: int, p=None) -> np.ndarray:
+        """This process's ``per_process`` indices of one draw for every process from ``range(population)``:
+        a function of the seed, the step and the stream (without replacement unless the draw is
+        larger than the population, or weighted by ``p``: a type may be small)."""
         acc = self.accelerator
-        p = self.g.per_device_prompts
-        rng = np.random.default_rng(_step_seed(self.seed, step, 1 + micro))
-        n = p * acc.num_processes
-        if self.weights is None:
-            idx = rng.choice(len(self.samples), size=n, replace=n > len(self.samples))
-        else:  # drawn by type shares (with replacement: a type may be small)
-            idx = rng.choice(len(self.samples), size=n, p=self.weights)
-        return [self.samples[i] for i in idx[acc.process_index * p:(acc.process_index + 1) * p]]
+        rng = np.random.default_rng(_step_seed(self.seed, step, stream))
+        n = per_process * acc.num_processes
+        idx = rng.choice(population, size=n, replace=p is not None or n > population, p=p)
+        return idx[acc.process_index * per_process:(acc.process_index + 1) * per_process]
+
+    def batch_samples(self, step: int, micro: int) -> list[Sample]:
+        """The samples of (optimizer step, micro-step) on this process (by type shares when set)."""
+        idx = self._share(1 + micro, step, len(self.samples), self.g.per_device_prompts, self.weights)
+        return [self.samples[i] for i in idx]
 
     def encode(self, samples: Sequence[Sample]):
-        from omni_r1_lite.models import prepare_inputs
-
-        media = [self.reasoner.media(s) for s in samples]
-        lo = min(16 * 28 * 28, self.reasoner.cfg.frame_max_pixels)
-        px = (lo, self.reasoner.cfg.frame_max_pixels)
-        videos = [m["videos"][0] for m in media if m.get("videos")]
-        images = [m["images"][0] for m in media if m.get("images")]
-        audio = [m["audio"][0] for m in media if m.get("audio")]
-        inputs = prepare_inputs(self.processor, [self.reasoner.messages(s) for s in samples],
-                                videos=videos or None, images=images or None, audio=audio or None,
-                                video_pixels=px, image_pixels=px)
-        batch = make_prompt_batch(self.policy, dict(inputs))
+        batch = make_prompt_batch(self.policy, dict(encode_prompts(self.reasoner, samples)))
         return batch.to(self.accelerator.device)
 
     def _anchor(self, train_samples: Sequence[Sample]):
@@ -308,12 +301,9 @@ class GRPOTrainer:
         Which samples is a function of the seed, the step and the micro-step (one draw for every
         process, this process's share of it), like `batch_samples`."""
         collator, samples, targets = self.anchor
-        acc, n = self.accelerator, self.g.sft_anchor_batch
-        rng = np.random.default_rng(_step_seed(self.seed, step, 200 + micro))
-        idx = rng.choice(len(samples), size=n * acc.num_processes, replace=n * acc.num_processes > len(samples))
-        mine = idx[acc.process_index * n:(acc.process_index + 1) * n]
+        mine = self._share(200 + micro, step, len(samples), self.g.sft_anchor_batch)
         batch = collator([{"index": int(i), "target": targets[i]} for i in mine])
-        batch = {k: v.to(acc.device) if hasattr(v, "to") else v for k, v in batch.items()}
+        batch = {k: v.to(self.accelerator.device) if hasattr(v, "to") else v for k, v in batch.items()}
         return self.model(**batch).loss
 
     # -- one optimizer step ----------------------------------------------------------------------

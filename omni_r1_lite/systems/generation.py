@@ -11,7 +11,8 @@ cache is repeated G times, and only the completions are run per sample:
   cache is a differentiable function of the LoRA weights) and by the KL reference;
 - `naive_completion_logps`: the repeated-prompt forward, kept as the baseline the tests and
   ``benchmarks/rollout_speed.py`` compare against;
-- `greedy_completions`: batched greedy decoding of a reasoner's prompts (held-out evaluation).
+- `encode_prompts` / `greedy_completions`: a reasoner's prompts for many samples as one batch, and
+  their batched greedy decoding (held-out evaluation).
 
 Several prompts (one per sample) are batched with left padding. Qwen2.5-Omni's 3-D rotary
 positions (M-RoPE) are computed once from the prompt with the model's own ``get_rope_index``;
@@ -327,28 +328,33 @@ def naive_completion_logps(model, batch: PromptBatch, ids: torch.Tensor, mask: t
     return token_logps(logits, ids, temperature)
 
 
+def encode_prompts(reasoner, samples: Sequence[Sample]):
+    """The processor outputs of a reasoner's prompts for many samples, as one batch (its messages,
+    media and pixel budgets, as ``GlobalReasoner.encode`` does for one; padding as the tokenizer's
+    ``padding_side``, which `make_prompt_batch` wants on the left)."""
+    from omni_r1_lite.models import prepare_inputs
+
+    media = [reasoner.media(s) for s in samples]
+    lo = min(16 * 28 * 28, reasoner.cfg.frame_max_pixels)
+    px = (lo, reasoner.cfg.frame_max_pixels)
+    videos = [m["videos"][0] for m in media if m.get("videos")]
+    images = [m["images"][0] for m in media if m.get("images")]
+    audio = [m["audio"][0] for m in media if m.get("audio")]
+    return prepare_inputs(reasoner.processor, [reasoner.messages(s) for s in samples], videos=videos or None,
+                          images=images or None, audio=audio or None, video_pixels=px, image_pixels=px)
+
+
 @torch.no_grad()
 def greedy_completions(reasoner, samples: Sequence[Sample], max_new_tokens: int, batch_size: int = 16):
     """Greedy completions of a reasoner (`omni_r1_lite.systems.reasoner`) for many samples, prompts
     batched (left padding) and encoded once: what held-out evaluation and benchmarks decode with."""
-    from omni_r1_lite.models import prepare_inputs
-
     model = reasoner.model
     was_training = model.training
     model.eval()
     reasoner.processor.tokenizer.padding_side = "left"
-    lo = min(16 * 28 * 28, reasoner.cfg.frame_max_pixels)
     out = []
     for i in range(0, len(samples), batch_size):
-        chunk = samples[i:i + batch_size]
-        media = [reasoner.media(s) for s in chunk]
-        videos = [m["videos"][0] for m in media if m.get("videos")]
-        images = [m["images"][0] for m in media if m.get("images")]
-        audio = [m["audio"][0] for m in media if m.get("audio")]
-        inputs = prepare_inputs(reasoner.processor, [reasoner.messages(s) for s in chunk], videos=videos or None,
-                                images=images or None, audio=audio or None,
-                                video_pixels=(lo, reasoner.cfg.frame_max_pixels),
-                                image_pixels=(lo, reasoner.cfg.frame_max_pixels))
+        inputs = encode_prompts(reasoner, samples[i:i + batch_size])
         batch = make_prompt_batch(model, dict(inputs)).to(model.device)
         res = sample_group(model, batch, 1, max_new_tokens, reasoner.eos_id, reasoner.pad_id, do_sample=False,
                            suppress_tokens=reasoner.suppress_tokens)
